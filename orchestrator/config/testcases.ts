@@ -1,0 +1,58 @@
+import { z } from "zod";
+import { loadYaml } from "./yaml.ts";
+import { repoPath } from "../util/paths.ts";
+import { InputError } from "../util/result.ts";
+
+export const FAMILIES = ["gup-after-fork", "gup-before-fork", "swap", "migration"] as const;
+
+export const Testcase = z.strictObject({
+  id: z.string().regex(/^[a-z0-9-]+$/),
+  family: z.enum(FAMILIES),
+  source: z.string().regex(/\.c$/),
+  libs: z.array(z.enum(["uring"])).default([]),
+  timeout_s: z.number().int().positive().default(60),
+  checks: z.string(),
+  mechanism: z.string(),
+  requires: z
+    .strictObject({
+      config: z.array(z.string()).default([]),
+      guest: z.array(z.string()).default([]),
+    })
+    .default({ config: [], guest: [] }),
+  references: z
+    .array(z.strictObject({ commit: z.string(), title: z.string(), note: z.string().optional() }))
+    .default([]),
+});
+export type Testcase = z.infer<typeof Testcase>;
+
+/** A case expected to fail on some kernels, so the report can tell it from a regression. */
+export const KnownIssue = z.strictObject({
+  testcase: z.string(),
+  cases: z.array(z.string()).min(1),
+  kernels: z.string(),
+  arches: z.array(z.string()).optional(),
+  reason: z.string(),
+  fixed_in: z.string().optional(),
+});
+export type KnownIssue = z.infer<typeof KnownIssue>;
+
+export const Manifest = z.strictObject({
+  testcases: z.array(Testcase).min(1),
+  known_issues: z.array(KnownIssue).default([]),
+});
+export type Manifest = z.infer<typeof Manifest>;
+
+export async function loadManifest(): Promise<Manifest> {
+  const file = repoPath("testcases", "manifest.yaml");
+  const m = await loadYaml(file, Manifest);
+  const ids = new Set<string>();
+  for (const t of m.testcases) {
+    if (ids.has(t.id)) throw new InputError("testcases/manifest.yaml", `duplicate testcase id '${t.id}'`);
+    if (t.source !== `${t.id}.c`) throw new InputError("testcases/manifest.yaml", `testcase '${t.id}': source must be ${t.id}.c`);
+    ids.add(t.id);
+  }
+  for (const k of m.known_issues) {
+    if (!ids.has(k.testcase)) throw new InputError("testcases/manifest.yaml", `known issue names unknown testcase '${k.testcase}'`);
+  }
+  return m;
+}

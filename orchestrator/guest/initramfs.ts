@@ -1,0 +1,53 @@
+import { mkdir, copyFile, writeFile, chmod, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { execa } from "execa";
+import type { Testcase } from "../config/testcases.ts";
+import { cachePath, repoPath } from "../util/paths.ts";
+import { contentKey, sha256, sha256FileCached } from "../util/hash.ts";
+import { exists, writeFileAtomic } from "../util/fsx.ts";
+import { ok, labError, type Result } from "../util/result.ts";
+
+export interface GuestSetup {
+  zram: string;
+  hugepages: number;
+}
+export const DEFAULT_SETUP: GuestSetup = { zram: "256M", hugepages: 16 };
+
+/** Shell-safe env file the init script sources: the testcases in order and their bounds. */
+export function guestEnv(testcases: Testcase[], setup: GuestSetup): string {
+  const lines = [
+    `COWLAB_ZRAM_SIZE=${setup.zram}`,
+    `COWLAB_HUGEPAGES=${setup.hugepages}`,
+    `COWLAB_TESTCASES="${testcases.map((t) => t.id).join(" ")}"`,
+    ...testcases.map((t) => `COWLAB_TIMEOUT_${t.id.replace(/-/g, "_")}=${t.timeout_s}`),
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * Assemble the guest's initramfs: busybox, the init script, the reproducers. The cpio is
+ * written with --reproducible from a sorted file list, so equal inputs give equal bytes.
+ */
+export async function buildInitramfs(busybox: string, reproducerDir: string, testcases: Testcase[], setup = DEFAULT_SETUP): Promise<Result<string>> {
+  const init = await readFile(repoPath("guests", "init.sh"), "utf8");
+  const env = guestEnv(testcases, setup);
+  const bins = await Promise.all(testcases.map(async (t) => sha256FileCached(join(reproducerDir, t.id))));
+  const key = contentKey({ init: sha256(init), env: sha256(env), busybox: await sha256FileCached(busybox), bins });
+  const out = cachePath("initramfs", `${key}.cpio`);
+  if (await exists(out)) return ok(out);
+  const stage = cachePath("initramfs", `${key}.stage-${process.pid}`);
+  try {
+    for (const d of ["bin", "etc", "proc", "sys", "dev", "tmp", "testcases"]) await mkdir(join(stage, d), { recursive: true });
+    await copyFile(busybox, join(stage, "bin", "busybox"));
+    await writeFile(join(stage, "init"), init);
+    await chmod(join(stage, "init"), 0o755);
+    await writeFile(join(stage, "etc", "cowlab.env"), env);
+    for (const t of testcases) await copyFile(join(reproducerDir, t.id), join(stage, "testcases", t.id));
+    const cpio = await execa("sh", ["-c", "find . | LC_ALL=C sort | cpio -o -H newc --reproducible --quiet"], { cwd: stage, encoding: "buffer", reject: false });
+    if (cpio.exitCode !== 0) return labError("guest", "cpio failed", Buffer.from(cpio.stderr).toString());
+    await writeFileAtomic(out, Buffer.from(cpio.stdout));
+  } finally {
+    await execa("rm", ["-rf", stage]);
+  }
+  return ok(out);
+}

@@ -1,0 +1,57 @@
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { execa } from "execa";
+import type { MachineProfile } from "../config/machines.ts";
+import type { Testcase } from "../config/testcases.ts";
+import { cachePath, repoPath } from "../util/paths.ts";
+import { contentKey, sha256 } from "../util/hash.ts";
+import { buildDirAtomic, exists } from "../util/fsx.ts";
+import { ok, labError, type Result } from "../util/result.ts";
+import { compilerVersion } from "../build/toolchain.ts";
+
+const LIBS: Record<string, string[]> = { uring: ["-luring"] };
+
+async function libSources(): Promise<string[]> {
+  const dir = repoPath("testcases", "lib");
+  const files = (await readdir(dir)).sort();
+  return Promise.all(files.map(async (f) => `${f}:${sha256(await readFile(join(dir, f)))}`));
+}
+
+/**
+ * Compile the reproducers statically for the guest's arch against the UAPI headers of the
+ * kernel under test, into a directory keyed by sources, headers and compiler.
+ */
+export async function buildReproducers(
+  machine: MachineProfile,
+  headersDir: string,
+  headersKey: string,
+  testcases: Testcase[],
+): Promise<Result<string>> {
+  const sources = await Promise.all(testcases.map(async (t) => `${t.id}:${sha256(await readFile(repoPath("testcases", t.source)))}:${t.libs.join(",")}`));
+  const key = contentKey({
+    sources,
+    lib: await libSources(),
+    headers: headersKey,
+    cc: await compilerVersion(machine.cc),
+    arch: machine.arch,
+  });
+  const dir = cachePath("testcases", `${machine.arch}-${key}`);
+  if (await allPresent(dir, testcases)) return ok(dir);
+  try {
+    await buildDirAtomic(dir, async (tmp) => {
+      for (const t of testcases) {
+        const args = ["-static", "-O2", "-Wall", "-Wextra", "-I", repoPath("testcases", "lib"), "-I", join(headersDir, "include"), repoPath("testcases", t.source), "-o", join(tmp, t.id), ...t.libs.flatMap((l) => LIBS[l] ?? []), "-lpthread"];
+        const r = await execa(machine.cc, args, { reject: false, all: true });
+        if (r.exitCode !== 0) throw new Error(`${machine.cc} ${t.source}: ${r.all?.split("\n").slice(0, 8).join("\n")}`);
+      }
+    });
+  } catch (e) {
+    return labError("guest", `building reproducers for ${machine.arch} failed`, (e as Error).message);
+  }
+  return ok(dir);
+}
+
+async function allPresent(dir: string, testcases: Testcase[]): Promise<boolean> {
+  for (const t of testcases) if (!(await exists(join(dir, t.id)))) return false;
+  return true;
+}

@@ -1,0 +1,58 @@
+// Reading a kernel console for the kernel's own reports of failure, in the manner of
+// syzkaller's pkg/report/linux.go: a fixed set of oops headers, each marking a kernel fault
+// (status `crash`) as opposed to a failure of the lab itself.
+
+export interface KernelReport {
+  title: string;
+  /** index of the line that starts the report */
+  line: number;
+}
+
+const TIMESTAMP = /^\[\s*\d+\.\d+\]\s?/;
+
+/** Console line without its printk timestamp. */
+export const stripTimestamp = (line: string): string => line.replace(TIMESTAMP, "");
+export const isKernelLine = (line: string): boolean => TIMESTAMP.test(line);
+
+const OOPSES: { re: RegExp; title: (m: RegExpExecArray) => string }[] = [
+  { re: /Kernel panic - not syncing: (.*)/, title: (m) => `Kernel panic: ${m[1]}` },
+  { re: /(kernel BUG at \S+)/, title: (m) => m[1]! },
+  { re: /(BUG: (?:unable to handle|KASAN|KFENCE|soft lockup|scheduling while atomic|sleeping function|Bad page|Bad rss)[^\n]*)/, title: (m) => m[1]! },
+  { re: /(BUG: [^\n]*)/, title: (m) => m[1]! },
+  { re: /(WARNING: (?:CPU: \d+ PID: \d+ )?at [^\n]*)/, title: (m) => m[1]! },
+  { re: /(WARNING: [^\n]*)/, title: (m) => m[1]! },
+  { re: /(general protection fault[^\n]*)/, title: (m) => m[1]! },
+  { re: /(Internal error: [^\n]*)/, title: (m) => m[1]! },
+  { re: /(Unable to handle kernel [^\n]*)/, title: (m) => m[1]! },
+  { re: /(Oops: [^\n]*)/, title: (m) => m[1]! },
+  { re: /(UBSAN: [^\n]*)/, title: (m) => m[1]! },
+  { re: /(INFO: task \S+ blocked for more than \d+ seconds)/, title: (m) => m[1]! },
+  { re: /(watchdog: BUG: soft lockup[^\n]*)/, title: (m) => m[1]! },
+  { re: /(rcu: INFO: rcu_\w+ (?:self-)?detected stalls?[^\n]*)/, title: (m) => m[1]! },
+  { re: /(page dumped because: [^\n]*)/, title: (m) => m[1]! },
+];
+
+/** Only kernel-printed lines are searched: a reproducer printing "BUG:" is not an oops. */
+export function findKernelReports(lines: string[]): KernelReport[] {
+  const reports: KernelReport[] = [];
+  let inReport = -1;
+  lines.forEach((raw, i) => {
+    if (!isKernelLine(raw)) return;
+    const line = stripTimestamp(raw);
+    for (const o of OOPSES) {
+      const m = o.re.exec(line);
+      if (m) {
+        // One report per oops: the lines right after a header (Call Trace, registers...) that
+        // match another pattern belong to the same report.
+        if (inReport >= 0 && i - inReport < 60) return;
+        inReport = i;
+        reports.push({ title: o.title(m).trim(), line: i });
+        return;
+      }
+    }
+  });
+  return reports;
+}
+
+export const consoleTail = (lines: string[], n = 30): string => lines.slice(-n).map(stripTimestamp).join("\n");
+export const excerpt = (lines: string[], from: number, n = 40): string => lines.slice(from, from + n).map(stripTimestamp).join("\n");

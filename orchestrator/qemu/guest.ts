@@ -1,0 +1,54 @@
+import { createWriteStream } from "node:fs";
+import { execa } from "execa";
+
+export interface GuestRun {
+  /** how the guest ended: QEMU exited by itself, was killed at the timeout, or could not start */
+  ending: "exited" | "timeout" | "spawn-failed";
+  exitCode: number | undefined;
+  console: string;
+  /** seconds from QEMU start to the first line of ours (the init's first testcase marker) */
+  bootSeconds: number | undefined;
+  seconds: number;
+  stderr: string;
+}
+
+/**
+ * Run one guest to its end, bounded by a timeout, keeping its whole console in `consolePath`
+ * as it arrives, so a guest that hangs or crashes the host process still leaves its log.
+ */
+export interface GuestRequest {
+  argv: string[];
+  /** QEMU runs here, so the argv can name kernel and initrd relatively (as rerun.sh does) */
+  cwd: string;
+  consolePath: string;
+  timeoutS: number;
+  onLine?: (line: string) => void;
+}
+
+const FIRST_LINE = "# cowlab-begin";
+
+export async function runGuest({ argv, cwd, consolePath, timeoutS, onLine }: GuestRequest): Promise<GuestRun> {
+  const out = createWriteStream(consolePath);
+  const started = performance.now();
+  let bootSeconds: number | undefined;
+  let text = "";
+  let pending = "";
+  const child = execa(argv[0]!, argv.slice(1), { cwd, reject: false, timeout: timeoutS * 1000, killSignal: "SIGKILL", buffer: { stdout: false, stderr: true }, stdin: "ignore" });
+  child.stdout?.on("data", (d: Buffer) => {
+    const s = d.toString().replace(/\r/g, "");
+    out.write(s);
+    text += s;
+    pending += s;
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
+    for (const l of lines) {
+      if (bootSeconds === undefined && l.includes(FIRST_LINE)) bootSeconds = (performance.now() - started) / 1000;
+      onLine?.(l);
+    }
+  });
+  const r = await child;
+  await new Promise<void>((res) => out.end(res));
+  const seconds = (performance.now() - started) / 1000;
+  const ending = r.timedOut ? "timeout" : r.failed && r.exitCode === undefined ? "spawn-failed" : "exited";
+  return { ending, exitCode: r.exitCode, console: text, bootSeconds, seconds, stderr: String(r.stderr ?? "") };
+}

@@ -1,0 +1,136 @@
+// From a guest's console to verdicts. The rule that matters most: `fail` only when a
+// reproducer reported the kernel misbehaving; `crash` when the kernel itself reported a
+// fault; `timeout` when a bound ran out; `error` when the lab or a harness step broke.
+import type { Testcase } from "../config/testcases.ts";
+import { findKernelReports, consoleTail, excerpt, type KernelReport } from "../qemu/console.ts";
+import { parseGuestOutput, type KtapResult, type TestcaseBlock } from "./ktap.ts";
+import type { CaseResult, Status } from "./schema.ts";
+import type { GuestRun } from "../qemu/guest.ts";
+
+export interface JobIdentity {
+  job: string;
+  kernel: string;
+  arch: string;
+  variant: string;
+}
+
+export interface Classified {
+  results: CaseResult[];
+  release: string | undefined;
+  setup: Record<string, string>;
+  /** the guest as a whole: did it crash or time out (job status) */
+  guestStatus: "ok" | "crash" | "timeout" | "qemu-error";
+  guestReason: string;
+}
+
+/** A result line → status, before kernel reports are taken into account. */
+function caseStatus(r: KtapResult): { status: Status; reason: string } {
+  if (r.directive === "SKIP") return { status: "skip", reason: r.directiveText || "skipped (no reason given)" };
+  if (r.directive === "ERROR") return { status: "error", reason: r.directiveText || "harness error" };
+  if (r.ok) return { status: "pass", reason: "" };
+  if (r.directive === "XFAIL" || r.directive === "TODO") return { status: "fail", reason: `${r.directive} ${r.directiveText}`.trim() };
+  const last = r.diagnostics[r.diagnostics.length - 1];
+  return { status: "fail", reason: last ?? "not ok (no diagnostic)" };
+}
+
+export function classifyGuest(id: JobIdentity, testcases: Testcase[], run: Pick<GuestRun, "console" | "ending" | "exitCode">): Classified {
+  const out = parseGuestOutput(run.console);
+  const reports = findKernelReports(out.lines);
+  const release = out.setup.uname;
+  const base = { ...id, kernel: release ?? id.kernel };
+  const results: CaseResult[] = [];
+  const mk = (t: Testcase, name: string, status: Status, reason: string, duration: number | null): CaseResult => ({
+    ...base,
+    testcase: t.id,
+    case: name,
+    family: t.family,
+    status,
+    duration_ms: duration,
+    reason,
+  });
+  const reportIn = (from: number, to: number): KernelReport | undefined => reports.find((r) => r.line > from && r.line < to);
+  const crashReason = (r: KernelReport): string => `${r.title}\n${excerpt(out.lines, r.line, 30)}`;
+
+  const guestStatus: Classified["guestStatus"] =
+    run.ending === "timeout" ? "timeout" : run.ending === "spawn-failed" ? "qemu-error" : reports.length || !out.done ? (reports.length ? "crash" : "qemu-error") : "ok";
+  const guestReason =
+    guestStatus === "ok"
+      ? ""
+      : guestStatus === "crash"
+        ? reports[0]!.title
+        : guestStatus === "timeout"
+          ? `guest timed out; console tail:\n${consoleTail(out.lines)}`
+          : `QEMU ended (exit ${run.exitCode ?? "?"}) before the guest finished; console tail:\n${consoleTail(out.lines)}`;
+
+  // A kernel report before any testcase began: the kernel died booting.
+  const bootReport = reportIn(-1, out.blocks[0]?.beginLine ?? out.lines.length);
+
+  for (const t of testcases) {
+    const block = out.blocks.find((b) => b.id === t.id);
+    if (!block) {
+      const why = bootReport
+        ? { s: "crash" as Status, r: `not run: kernel crashed before testcases: ${crashReason(bootReport)}` }
+        : guestStatus === "timeout"
+          ? { s: "timeout" as Status, r: "not run: guest timed out before this testcase" }
+          : guestStatus === "crash"
+            ? { s: "crash" as Status, r: `not run: kernel crashed earlier (${reports[0]!.title})` }
+            : { s: "error" as Status, r: `not run: ${guestReason || "testcase missing from guest output"}` };
+      results.push(mk(t, "*", why.s, why.r, null));
+      continue;
+    }
+    results.push(...classifyBlock(t, block, out.lines, reports, guestStatus, mk, crashReason));
+  }
+  return { results, release, setup: out.setup, guestStatus, guestReason };
+}
+
+function classifyBlock(
+  t: Testcase,
+  block: TestcaseBlock,
+  lines: string[],
+  reports: KernelReport[],
+  guestStatus: Classified["guestStatus"],
+  mk: (t: Testcase, name: string, status: Status, reason: string, duration: number | null) => CaseResult,
+  crashReason: (r: KernelReport) => string,
+): CaseResult[] {
+  const end = block.endLine ?? lines.length;
+  const inBlock = reports.filter((r) => r.line > block.beginLine && r.line < end);
+  const results: CaseResult[] = [];
+  let prevLine = block.beginLine;
+  for (const r of block.results) {
+    let { status, reason } = caseStatus(r);
+    // A kernel report printed while this case ran makes it a crash, whatever it printed.
+    const rep = inBlock.find((k) => k.line > prevLine && k.line < r.line);
+    if (rep) {
+      status = "crash";
+      reason = `${crashReason(rep)}${reason ? `\n(case reported: ${reason})` : ""}`;
+    }
+    results.push(mk(t, r.name, status, reason, r.durationMs ?? null));
+    prevLine = r.line;
+  }
+  const missing = block.plan === undefined ? undefined : block.plan - block.results.length;
+  const unfinished = block.endLine === undefined || block.plan === undefined || (missing ?? 0) > 0;
+  if (!unfinished) return results;
+
+  const late = inBlock.find((k) => k.line > prevLine);
+  const got = `${block.results.length}${block.plan === undefined ? "" : ` of ${block.plan}`} results`;
+  let status: Status;
+  let reason: string;
+  if (late) {
+    status = "crash";
+    reason = crashReason(late);
+  } else if (block.endLine === undefined) {
+    status = guestStatus === "timeout" ? "timeout" : "error";
+    reason = guestStatus === "timeout" ? `guest timed out in ${t.id} after ${got}` : `guest output ended in ${t.id} after ${got}`;
+  } else if (block.rc === 137) {
+    status = "timeout";
+    reason = `${t.id} exceeded its ${t.timeout_s} s bound after ${got}`;
+  } else if (block.plan === undefined) {
+    status = "error";
+    reason = `no KTAP plan from ${t.id} (exit ${block.rc})`;
+  } else {
+    status = "error";
+    reason = `${t.id} exited ${block.rc} after ${got}`;
+  }
+  results.push(mk(t, "*", status, reason, null));
+  return results;
+}

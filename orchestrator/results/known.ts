@@ -1,0 +1,21 @@
+import type { KnownIssue } from "../config/testcases.ts";
+import type { CaseResult } from "./schema.ts";
+import { inRange } from "./versions.ts";
+
+const glob = (pattern: string): RegExp => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+
+/** The known issue that predicts this result's failure, if any. */
+export function knownIssueFor(r: Pick<CaseResult, "testcase" | "case" | "kernel" | "arch">, issues: KnownIssue[]): KnownIssue | undefined {
+  return issues.find(
+    (k) => k.testcase === r.testcase && k.cases.some((c) => glob(c).test(r.case)) && inRange(r.kernel, k.kernels) && (!k.arches || k.arches.includes(r.arch)),
+  );
+}
+
+/** Mark failures a known issue predicts; passes and skips are left alone. */
+export function annotateKnown(results: CaseResult[], issues: KnownIssue[]): CaseResult[] {
+  return results.map((r) => {
+    if (r.status !== "fail") return r;
+    const k = knownIssueFor(r, issues);
+    return k ? { ...r, expected: { reason: k.reason, ...(k.fixed_in ? { fixed_in: k.fixed_in } : {}) } } : r;
+  });
+}

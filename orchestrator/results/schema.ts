@@ -1,0 +1,94 @@
+// results.json: the one format every command writes and reads (run, merge, report, bisect).
+// reports/results.schema.json is generated from these definitions (npm run schema) and a
+// test keeps the two equal.
+import { z } from "zod";
+
+export const STATUSES = ["pass", "fail", "skip", "error", "timeout", "crash"] as const;
+export const Status = z.enum(STATUSES);
+export type Status = z.infer<typeof Status>;
+
+export const CaseResult = z.strictObject({
+  job: z.string().describe("kernel spec / variant / arch of the guest that ran the case"),
+  kernel: z.string().describe("release from the guest's uname -r (the build's release if the guest never answered)"),
+  arch: z.string(),
+  variant: z.string(),
+  testcase: z.string(),
+  case: z.string(),
+  family: z.string(),
+  status: Status,
+  duration_ms: z.number().nullable(),
+  reason: z.string(),
+  expected: z
+    .strictObject({ reason: z.string(), fixed_in: z.string().optional() })
+    .optional()
+    .describe("set when a known issue in testcases/manifest.yaml predicts this failure"),
+});
+export type CaseResult = z.infer<typeof CaseResult>;
+
+export const JOB_STATUSES = ["ok", "source-error", "build-error", "guest-error", "qemu-error", "crash", "timeout", "skipped"] as const;
+
+export const KernelEntry = z.strictObject({
+  job: z.string(),
+  kernel_spec: z.string(),
+  variant: z.string(),
+  arch: z.string(),
+  source: z.string().describe("where the source came from"),
+  version: z.string().describe("make kernelversion of the source"),
+  release: z.string().nullable().describe("uname -r in the guest"),
+  status: z.enum(JOB_STATUSES),
+  reason: z.string(),
+  build: z
+    .strictObject({
+      seconds: z.number(),
+      cached: z.boolean(),
+      toolchain: z.string(),
+      config_sha256: z.string(),
+      key: z.string(),
+      log: z.string(),
+      image: z.string(),
+    })
+    .nullable(),
+  boot: z
+    .strictObject({
+      accel: z.enum(["kvm", "tcg"]),
+      seconds: z.number().nullable().describe("QEMU start to the first testcase marker"),
+      guest_seconds: z.number().describe("QEMU start to QEMU exit"),
+      ending: z.enum(["exited", "timeout", "spawn-failed"]),
+      exit_code: z.number().nullable(),
+      console: z.string().describe("console log, relative to the run folder"),
+      qemu_cmdline: z.string(),
+      rerun: z.string().describe("one line that reruns this guest by hand from the run folder"),
+      setup: z.record(z.string(), z.string()).describe("what the guest init reported it set up"),
+    })
+    .nullable(),
+  seconds: z.number().describe("wall time of the whole job"),
+});
+export type KernelEntry = z.infer<typeof KernelEntry>;
+
+export const RunInfo = z.strictObject({
+  id: z.string(),
+  started_at: z.string(),
+  finished_at: z.string().nullable(),
+  complete: z.boolean().describe("false while running or if the run was interrupted"),
+  seconds: z.number().nullable(),
+  command: z.string(),
+  shard: z.string().nullable(),
+  host: z.strictObject({
+    hostname: z.string(),
+    cores: z.number(),
+    memory_gib: z.number(),
+    qemu: z.string(),
+    node: z.string(),
+  }),
+});
+
+export const RunResults = z.strictObject({
+  schema_version: z.literal(1),
+  run: RunInfo,
+  kernels: z.array(KernelEntry),
+  results: z.array(CaseResult),
+});
+export type RunResults = z.infer<typeof RunResults>;
+export type RunInfo = z.infer<typeof RunInfo>;
+
+export const resultsJsonSchema = (): unknown => z.toJSONSchema(RunResults, { target: "draft-2020-12" });

@@ -1,0 +1,85 @@
+// Scheduling: builds and guests in two queues, so guests of kernels already built boot
+// while the next kernel compiles. Results are stored as each job finishes.
+import { cpus, totalmem } from "node:os";
+import PQueue from "p-queue";
+import { loadMachine } from "../config/machines.ts";
+import type { KnownIssue } from "../config/testcases.ts";
+import { resolveSource, type SourceTree } from "../sources/index.ts";
+import { ResultsStore, hostFacts } from "../results/store.ts";
+import type { RunResults } from "../results/schema.ts";
+import type { AccelChoice } from "../qemu/accel.ts";
+import { progress } from "../util/log.ts";
+import type { Result } from "../util/result.ts";
+import { bootJob, prepareJob, failedJob, type JobContext, type JobOutcome } from "./job.ts";
+import { jobId, type JobSpec } from "./plan.ts";
+
+export interface RunOptions {
+  outDir: string;
+  jobs: JobSpec[];
+  accel: AccelChoice;
+  knownIssues: KnownIssue[];
+  command: string;
+  shard?: string;
+  guestConcurrency?: number;
+  onJobDone?: (data: RunResults) => Promise<void>;
+}
+
+/** Guests: one per core pair of TCG threads, bounded by memory (each guest has 1 GiB). */
+export const defaultGuestConcurrency = (): number => Math.max(1, Math.min(Math.floor(cpus().length / 2), Math.floor(totalmem() / 2 ** 30 / 4)));
+
+export async function runJobs(opts: RunOptions): Promise<RunResults> {
+  const started = new Date();
+  const store = new ResultsStore(`${opts.outDir}/results.json`, {
+    id: started.toISOString().replace(/[:.]/g, "-"),
+    started_at: started.toISOString(),
+    finished_at: null,
+    complete: false,
+    seconds: null,
+    command: opts.command,
+    shard: opts.shard ?? null,
+    host: await hostFacts(),
+  });
+  await store.flush();
+
+  const sources = new Map<string, Promise<Result<SourceTree>>>();
+  const source = (spec: JobSpec): Promise<Result<SourceTree>> => {
+    const key = JSON.stringify(spec.kernel.source);
+    let p = sources.get(key);
+    if (!p) sources.set(key, (p = resolveSource(spec.kernel.source)));
+    return p;
+  };
+
+  // One build at a time with -j(cores+1) keeps both cores busy without two builds
+  // thrashing each other's caches; guests overlap with it.
+  const builds = new PQueue({ concurrency: 1 });
+  const guests = new PQueue({ concurrency: opts.guestConcurrency ?? defaultGuestConcurrency() });
+
+  const runOne = async (spec: JobSpec): Promise<void> => {
+    const t0 = performance.now();
+    const id = jobId(spec);
+    const ctx: JobContext = {
+      runDir: opts.outDir,
+      accel: opts.accel,
+      knownIssues: opts.knownIssues,
+      source,
+      progress: (stage, detail = "") => progress(id, stage, detail),
+    };
+    let outcome: JobOutcome;
+    try {
+      const machine = await loadMachine(spec.arch);
+      const prepared = await builds.add(() => prepareJob(spec, machine, ctx, t0));
+      outcome = prepared.ok ? await guests.add(() => bootJob(prepared.value, ctx, t0)) : prepared.error;
+    } catch (e) {
+      // A bug in the lab must not take the other jobs down with it.
+      outcome = failedJob(spec, t0, "qemu-error", `internal error: ${(e as Error).stack ?? e}`);
+    }
+    const counts = outcome.results.reduce<Record<string, number>>((a, r) => ((a[r.status] = (a[r.status] ?? 0) + 1), a), {});
+    progress(id, "done", `${outcome.entry.status} ${Object.entries(counts).map(([k, v]) => `${k}=${v}`).join(" ")} (${outcome.entry.seconds}s)`);
+    await store.addJob(outcome.entry, outcome.results);
+    await opts.onJobDone?.(store.data);
+  };
+
+  await Promise.all(opts.jobs.map(runOne));
+  await store.finish();
+  return store.data;
+}

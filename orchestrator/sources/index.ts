@@ -1,0 +1,60 @@
+import { stat } from "node:fs/promises";
+import { execa } from "execa";
+import { resolve } from "node:path";
+import type { SourceSpec } from "../config/kernels.ts";
+import { cachePath } from "../util/paths.ts";
+import { sha256FileCached } from "../util/hash.ts";
+import { buildDirAtomic, exists } from "../util/fsx.ts";
+import { ok, labError, type Result } from "../util/result.ts";
+import { debianSource, kernelVersion } from "./debian.ts";
+import type { SourceTree } from "./types.ts";
+
+export type { SourceTree } from "./types.ts";
+
+/** The provider seam: every kind of source ends as an unpacked tree with a content key. */
+export async function resolveSource(spec: SourceSpec): Promise<Result<SourceTree>> {
+  switch (spec.kind) {
+    case "debian":
+      return debianSource(spec.package);
+    case "tarball":
+      return tarballSource(spec.path);
+    case "git":
+      return gitSource(spec.repo, spec.rev);
+  }
+}
+
+async function tarballSource(path: string): Promise<Result<SourceTree>> {
+  const abs = resolve(path);
+  if (!(await exists(abs))) return labError("source", `${path}: no such tarball`);
+  const key = `tarball-${(await sha256FileCached(abs)).slice(0, 12)}`;
+  const dir = cachePath("src", key);
+  if (!(await exists(`${dir}/Makefile`))) {
+    try {
+      await buildDirAtomic(dir, async (tmp) => {
+        await execa("tar", ["-xf", abs, "-C", tmp, "--strip-components=1"]);
+      });
+    } catch (e) {
+      return labError("source", `${path}: cannot unpack: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+  const version = await kernelVersion(dir);
+  return ok({ dir, key, version, label: `${path} (${version})` });
+}
+
+/** A local git tree at a revision, checked out as a detached worktree: no network, no copy of history. */
+async function gitSource(repo: string, rev: string): Promise<Result<SourceTree>> {
+  const abs = resolve(repo);
+  const commit = await execa("git", ["-C", abs, "rev-parse", "--verify", `${rev}^{commit}`], { reject: false });
+  if (commit.exitCode !== 0) return labError("source", `${repo}: unknown revision '${rev}'`);
+  const sha = commit.stdout.trim();
+  const key = `git-${sha.slice(0, 12)}`;
+  const dir = cachePath("src", key);
+  if (!(await exists(`${dir}/Makefile`))) {
+    await execa("git", ["-C", abs, "worktree", "prune"], { reject: false });
+    const add = await execa("git", ["-C", abs, "worktree", "add", "--detach", "--force", dir, sha], { reject: false, all: true });
+    if (add.exitCode !== 0) return labError("source", `${repo}: git worktree add failed`, add.all);
+  }
+  if (!(await stat(dir)).isDirectory()) return labError("source", `${dir}: not a directory`);
+  const version = await kernelVersion(dir);
+  return ok({ dir, key, version, label: `${repo}@${sha.slice(0, 12)} (${version})` });
+}

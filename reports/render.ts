@@ -1,0 +1,96 @@
+// The static HTML report: one self-contained page per run, openable from disk.
+import type { CaseResult, KernelEntry, RunResults } from "../orchestrator/results/schema.ts";
+
+const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+
+const STYLE = `
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
+h1{font-size:1.4em;margin:0 0 .2em} h2{font-size:1.15em;margin-top:1.6em}
+table{border-collapse:collapse;margin:.5em 0} th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
+th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums}
+.pass{background:#c8f0c8}.fail{background:#f7a8a8;font-weight:bold}.skip{background:#eee;color:#666}
+.error{background:#f6d27a}.timeout{background:#f0b070}.crash{background:#d070d0;color:#fff;font-weight:bold}
+.expected{background:#f7dede;font-weight:normal;font-style:italic}
+.ok{background:#c8f0c8}.bad{background:#f7a8a8}
+td.cell{text-align:center;white-space:nowrap;font-size:12px}
+pre{background:#f7f7f7;padding:.5em;overflow:auto;max-height:20em;font-size:12px}
+.meta{color:#555} .legend span{padding:1px 6px;margin-right:4px;border-radius:3px}
+details{margin:.3em 0}`;
+
+const statusLabel = (r: CaseResult): string => (r.status === "fail" && r.expected ? "expected fail" : r.status);
+const statusClass = (r: CaseResult): string => (r.status === "fail" && r.expected ? "fail expected" : r.status);
+
+function kernelsTable(kernels: KernelEntry[]): string {
+  const rows = kernels.map((k) => {
+    const good = k.status === "ok";
+    return `<tr id="job-${esc(k.job)}"><td>${esc(k.job)}</td><td>${esc(k.release ?? k.version)}</td><td class="${good ? "ok" : "bad"}">${esc(k.status)}</td>
+<td class="num">${k.build ? `${k.build.seconds}${k.build.cached ? " (cached)" : ""}` : "–"}</td>
+<td class="num">${k.boot?.seconds ?? "–"}</td><td class="num">${k.boot ? k.boot.guest_seconds : "–"}</td><td class="num">${k.seconds}</td>
+<td>${k.boot ? `<a href="${esc(k.boot.console)}">console</a> · <code>${esc(k.boot.rerun)}</code>` : "–"}</td>
+<td>${k.boot ? esc(Object.entries(k.boot.setup).filter(([n]) => n !== "uname").map(([n, v]) => `${n}=${v}`).join(" ")) : ""}</td>
+<td>${k.reason ? `<details><summary>${esc(k.reason.split("\n")[0]!)}</summary><pre>${esc(k.reason)}</pre></details>` : ""}</td></tr>`;
+  });
+  return `<table><tr><th>job</th><th>release</th><th>status</th><th>build s</th><th>boot s</th><th>guest s</th><th>job s</th><th>logs</th><th>guest setup</th><th>reason</th></tr>${rows.join("\n")}</table>`;
+}
+
+function matrixTable(data: RunResults): string {
+  const jobs = data.kernels.map((k) => k.job);
+  const byKey = new Map<string, CaseResult>();
+  const caseKeys: string[] = [];
+  for (const r of data.results) {
+    const key = `${r.testcase}\u0000${r.case}`;
+    if (!caseKeys.includes(key)) caseKeys.push(key);
+    byKey.set(`${key}\u0000${r.job}`, r);
+  }
+  const head = `<tr><th>testcase</th><th>case</th>${jobs.map((j) => `<th>${esc(j)}</th>`).join("")}</tr>`;
+  const rows = caseKeys.map((key) => {
+    const [testcase, name] = key.split("\u0000") as [string, string];
+    const cells = jobs.map((j) => {
+      const r = byKey.get(`${key}\u0000${j}`);
+      if (!r) return `<td class="cell">·</td>`;
+      const title = [r.reason, r.expected ? `known issue: ${r.expected.reason}${r.expected.fixed_in ? ` (fixed in ${r.expected.fixed_in})` : ""}` : ""].filter(Boolean).join("\n");
+      return `<td class="cell ${statusClass(r)}" title="${esc(title)}">${esc(statusLabel(r))}${r.duration_ms !== null ? `<br><small>${r.duration_ms} ms</small>` : ""}</td>`;
+    });
+    return `<tr><td>${esc(testcase)}</td><td>${esc(name)}</td>${cells.join("")}</tr>`;
+  });
+  return `<table>${head}\n${rows.join("\n")}</table>`;
+}
+
+function problems(data: RunResults): string {
+  const bad = data.results.filter((r) => r.status !== "pass" && r.status !== "skip");
+  if (!bad.length) return "<p>No failures.</p>";
+  return bad
+    .map(
+      (r) =>
+        `<details><summary><span class="${statusClass(r)}">${esc(statusLabel(r))}</span> ${esc(r.job)} · ${esc(r.testcase)} / ${esc(r.case)}${r.expected?.fixed_in ? ` — fixed in ${esc(r.expected.fixed_in)}` : ""}</summary><pre>${esc(r.reason)}${r.expected ? `\n\nknown issue: ${esc(r.expected.reason)}` : ""}</pre></details>`,
+    )
+    .join("\n");
+}
+
+function skips(data: RunResults): string {
+  const reasons = new Map<string, string[]>();
+  for (const r of data.results.filter((x) => x.status === "skip")) {
+    const list = reasons.get(r.reason) ?? [];
+    list.push(`${r.job} ${r.testcase}/${r.case}`);
+    reasons.set(r.reason, list);
+  }
+  if (!reasons.size) return "<p>No skips.</p>";
+  return [...reasons].map(([why, where]) => `<details><summary>${where.length} × ${esc(why)}</summary><pre>${esc(where.join("\n"))}</pre></details>`).join("\n");
+}
+
+export function renderHtml(data: RunResults): string {
+  const counts = data.results.reduce<Record<string, number>>((a, r) => ((a[statusLabel(r)] = (a[statusLabel(r)] ?? 0) + 1), a), {});
+  const run = data.run;
+  const h = run.host;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>cowlab run ${esc(run.id)}</title><style>${STYLE}</style></head><body>
+<h1>cowlab: COW/GUP correctness of anonymous memory</h1>
+<p class="meta">run ${esc(run.id)} · ${run.complete ? `complete in ${run.seconds}s` : "<b>incomplete (interrupted or still running)</b>"}${run.shard ? ` · shard ${esc(run.shard)}` : ""} ·
+host ${esc(h.hostname)} (${h.cores} cores, ${h.memory_gib} GiB, QEMU ${esc(h.qemu)}, Node ${esc(h.node)})<br><code>${esc(run.command)}</code></p>
+<p class="legend">${Object.entries(counts).map(([s, n]) => `<span class="${s === "expected fail" ? "fail expected" : s}">${esc(s)}: ${n}</span>`).join(" ")}</p>
+<h2>Kernels</h2>${kernelsTable(data.kernels)}
+<h2>Verdicts</h2><p class="meta">Hover a cell for the reason. <i>expected fail</i>: a known issue in testcases/manifest.yaml predicts it.</p>${matrixTable(data)}
+<h2>Failures, crashes, timeouts and errors</h2>${problems(data)}
+<h2>Skips and why</h2>${skips(data)}
+</body></html>
+`;
+}

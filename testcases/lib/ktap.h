@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ktap.h - minimal KTAP v1 producer for cowlab test programs (header-only).
+ *
+ * Every planned case runs in its own "case process" (fork of the runner,
+ * own process group).  The case reports exactly one result through a pipe
+ * to the runner; the runner prints diagnostics, "# duration_ms: N" and the
+ * result line.  A case that hangs is killed (process group SIGKILL) after a
+ * timeout; a case that dies or returns without a result is reported as
+ * ERROR.  Thus every planned case prints exactly one result line.
+ *
+ * Output contract:
+ *   KTAP version 1
+ *   1..N
+ *   # <diagnostic>
+ *   # duration_ms: <ms>
+ *   ok N name | not ok N name | ok N name # SKIP why | not ok N name # ERROR why
+ * Exit code: 0 no fail/error, 1 any fail, 2 any error (and no fail).
+ *
+ * Environment knobs (optional):
+ *   KTAP_CASE_TIMEOUT_S  per-case timeout (default 30)
+ *   KTAP_TOTAL_BUDGET_S  whole-program budget; cases not started within it
+ *                        report ERROR (default 240)
+ */
+#ifndef COWLAB_KTAP_H
+#define COWLAB_KTAP_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+enum ktap_status { KTAP_PASS = 0, KTAP_FAIL = 1, KTAP_SKIP = 2, KTAP_ERROR = 3 };
+
+#define KTAP_NAME_MAX 64
+#define KTAP_REASON_MAX 400
+
+struct ktap_case;
+typedef void (*ktap_fn)(const struct ktap_case *c);
+
+struct ktap_case {
+	char name[KTAP_NAME_MAX];
+	ktap_fn fn;
+	int a, b, c;		/* free parameters for the program (scenario, memtype, ...) */
+	unsigned timeout_s;	/* 0 = default */
+};
+
+/* What the case process sends to the runner (< PIPE_BUF: atomic). */
+struct ktap__msg {
+	int status;
+	char reason[KTAP_REASON_MAX];
+};
+
+static int ktap__result_fd = -1;
+static pid_t ktap__case_pid;
+static int ktap__reported;
+
+static inline long long ktap_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* write(2) a whole buffer (stdout is shared by runner, case and children). */
+static inline void ktap__write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t r = write(fd, buf, len);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		buf += r;
+		len -= (size_t)r;
+	}
+}
+
+static inline void ktap__sanitize(char *s)
+{
+	for (; *s; s++)
+		if (*s == '\n' || *s == '\r' || *s == '#')
+			*s = (*s == '#') ? '_' : ' ';
+}
+
+/* "# ..." diagnostic line.  Usable from any process; one write() per line. */
+static inline void __attribute__((format(printf, 1, 2))) ktap_diag(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	buf[0] = '#';
+	buf[1] = ' ';
+	va_start(ap, fmt);
+	n = vsnprintf(buf + 2, sizeof(buf) - 3, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	n += 2;
+	if (n > (int)sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	buf[n] = 0;
+	/* keep it a single line */
+	for (int i = 2; i < n; i++)
+		if (buf[i] == '\n' || buf[i] == '\r')
+			buf[i] = ' ';
+	buf[n++] = '\n';
+	ktap__write_all(1, buf, (size_t)n);
+}
+
+static inline void ktap__report_str(int status, const char *reason)
+{
+	struct ktap__msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.status = status;
+	if (reason)
+		snprintf(m.reason, sizeof(m.reason), "%s", reason);
+	ktap__sanitize(m.reason);
+	if (ktap__result_fd < 0 || getpid() != ktap__case_pid) {
+		/* Called from a forked helper of the case: not allowed. */
+		ktap_diag("internal: result reported outside the case process (%d: %s)",
+			  status, m.reason);
+		return;
+	}
+	if (ktap__reported) {
+		ktap_diag("internal: extra result ignored (%d: %s)", status, m.reason);
+		return;
+	}
+	ktap__reported = 1;
+	ktap__write_all(ktap__result_fd, (const char *)&m, sizeof(m));
+}
+
+static inline void ktap__vreport(int status, const char *fmt, va_list ap)
+{
+	char reason[KTAP_REASON_MAX];
+
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	ktap__report_str(status, reason);
+}
+
+/* Result helpers: call exactly once per case, from the case process. */
+static inline void ktap_pass(void)
+{
+	ktap__report_str(KTAP_PASS, NULL);
+}
+
+/* Kernel misbehaved: reason = observed vs expected (printed as last "# " line). */
+static inline void __attribute__((format(printf, 1, 2))) ktap_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ktap__vreport(KTAP_FAIL, fmt, ap);
+	va_end(ap);
+}
+
+static inline void __attribute__((format(printf, 1, 2))) ktap_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ktap__vreport(KTAP_SKIP, fmt, ap);
+	va_end(ap);
+}
+
+/* Harness / setup failure (unexpected syscall failure etc). */
+static inline void __attribute__((format(printf, 1, 2))) ktap_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ktap__vreport(KTAP_ERROR, fmt, ap);
+	va_end(ap);
+}
+
+static inline int ktap_reported(void)
+{
+	return ktap__reported;
+}
+
+/*
+ * For helper processes forked by a case: die with the case process (so
+ * they never outlive it, even if it is killed) and never report results.
+ */
+static inline void ktap_child_init(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	ktap__result_fd = -1;
+}
+
+static inline unsigned ktap__env_u(const char *name, unsigned def)
+{
+	const char *v = getenv(name);
+	char *end;
+	unsigned long x;
+
+	if (!v || !*v)
+		return def;
+	x = strtoul(v, &end, 10);
+	if (*end || x == 0 || x > 100000)
+		return def;
+	return (unsigned)x;
+}
+
+static inline void ktap__print_result(int num, const char *name, int status,
+				      const char *reason, long long ms)
+{
+	char line[KTAP_NAME_MAX + KTAP_REASON_MAX + 64];
+
+	if (status == KTAP_FAIL && reason && *reason)
+		ktap_diag("%s", reason);
+	ktap_diag("duration_ms: %lld", ms);
+	switch (status) {
+	case KTAP_PASS:
+		snprintf(line, sizeof(line), "ok %d %.63s\n", num, name);
+		break;
+	case KTAP_FAIL:
+		snprintf(line, sizeof(line), "not ok %d %.63s\n", num, name);
+		break;
+	case KTAP_SKIP:
+		snprintf(line, sizeof(line), "ok %d %.63s # SKIP %.399s\n", num, name,
+			 (reason && *reason) ? reason : "no reason given");
+		break;
+	default:
+		snprintf(line, sizeof(line), "not ok %d %.63s # ERROR %.399s\n", num, name,
+			 (reason && *reason) ? reason : "no reason given");
+		break;
+	}
+	ktap__write_all(1, line, strlen(line));
+}
+
+/* Reap every child we (as subreaper) may have inherited. */
+static inline void ktap__reap_all(void)
+{
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+/*
+ * Run all cases; prints the whole KTAP document and returns the exit code
+ * (0/1/2).  Call as: return ktap_run(cases, n);
+ */
+static inline int ktap_run(const struct ktap_case *cases, int n)
+{
+	unsigned def_timeout = ktap__env_u("KTAP_CASE_TIMEOUT_S", 30);
+	unsigned budget_s = ktap__env_u("KTAP_TOTAL_BUDGET_S", 240);
+	long long prog_start = ktap_now_ms();
+	int fails = 0, errors = 0;
+	char hdr[64];
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	setvbuf(stderr, NULL, _IONBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+	snprintf(hdr, sizeof(hdr), "KTAP version 1\n1..%d\n", n);
+	ktap__write_all(1, hdr, strlen(hdr));
+
+	for (int i = 0; i < n; i++) {
+		const struct ktap_case *c = &cases[i];
+		unsigned timeout_s = c->timeout_s ? c->timeout_s : def_timeout;
+		long long t0 = ktap_now_ms(), deadline, left_budget;
+		struct ktap__msg m;
+		int have = 0, pfd[2], wstatus = 0, exited = 0, timed_out = 0;
+		size_t got = 0;
+		pid_t pid;
+
+		left_budget = (long long)budget_s * 1000 - (t0 - prog_start);
+		if (left_budget <= 0) {
+			ktap__print_result(i + 1, c->name, KTAP_ERROR,
+					   "not run: program time budget exhausted", 0);
+			errors++;
+			continue;
+		}
+		deadline = t0 + (long long)timeout_s * 1000;
+		if (deadline > t0 + left_budget)
+			deadline = t0 + left_budget;
+
+		memset(&m, 0, sizeof(m));
+		if (pipe(pfd) < 0) {
+			ktap__print_result(i + 1, c->name, KTAP_ERROR,
+					   "runner: pipe() failed", 0);
+			errors++;
+			continue;
+		}
+		pid = fork();
+		if (pid < 0) {
+			char why[128];
+
+			snprintf(why, sizeof(why), "runner: fork() failed: %s",
+				 strerror(errno));
+			close(pfd[0]);
+			close(pfd[1]);
+			ktap__print_result(i + 1, c->name, KTAP_ERROR, why, 0);
+			errors++;
+			continue;
+		}
+		if (pid == 0) {
+			setpgid(0, 0);
+			close(pfd[0]);
+			prctl(PR_SET_CHILD_SUBREAPER, 0);
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			ktap__result_fd = pfd[1];
+			ktap__case_pid = getpid();
+			ktap__reported = 0;
+			c->fn(c);
+			if (!ktap__reported)
+				ktap_error("internal: case returned without a result");
+			_exit(0);
+		}
+		setpgid(pid, pid);
+		close(pfd[1]);
+
+		for (;;) {
+			long long now = ktap_now_ms();
+			struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+			int to, r;
+
+			if (!exited) {
+				r = waitpid(pid, &wstatus, WNOHANG);
+				if (r == pid)
+					exited = 1;
+			}
+			if (!have) {
+				to = exited ? 0 : 20;
+				r = poll(&p, 1, to);
+				if (r > 0) {
+					ssize_t rd = read(pfd[0], (char *)&m + got,
+							  sizeof(m) - got);
+					if (rd > 0) {
+						got += (size_t)rd;
+						if (got == sizeof(m))
+							have = 1;
+					} else if (rd == 0 && exited) {
+						break;
+					}
+				}
+			}
+			if (have && exited)
+				break;
+			if (exited && !have) {
+				/* drain whatever is left, then give up */
+				r = poll(&p, 1, 0);
+				if (r <= 0)
+					break;
+				continue;
+			}
+			if (now >= deadline) {
+				timed_out = 1;
+				break;
+			}
+			if (have && !exited)
+				usleep(5000);
+		}
+		/* kill anything left in the case's process group, reap it */
+		kill(-pid, SIGKILL);
+		if (!exited) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &wstatus, 0);
+		}
+		close(pfd[0]);
+		ktap__reap_all();
+
+		long long ms = ktap_now_ms() - t0;
+
+		if (!have) {
+			char why[KTAP_REASON_MAX];
+
+			if (timed_out)
+				snprintf(why, sizeof(why),
+					 "case timed out after %lld ms (killed)", ms);
+			else if (WIFSIGNALED(wstatus))
+				snprintf(why, sizeof(why),
+					 "case process killed by signal %d (%s) before reporting",
+					 WTERMSIG(wstatus), strsignal(WTERMSIG(wstatus)));
+			else
+				snprintf(why, sizeof(why),
+					 "case process exited with code %d without a result",
+					 WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
+			m.status = KTAP_ERROR;
+			snprintf(m.reason, sizeof(m.reason), "%s", why);
+		} else if (timed_out) {
+			ktap_diag("case reported but did not exit in time (killed)");
+		}
+		m.reason[sizeof(m.reason) - 1] = 0;
+		if (m.status < KTAP_PASS || m.status > KTAP_ERROR) {
+			m.status = KTAP_ERROR;
+			snprintf(m.reason, sizeof(m.reason), "internal: bad status");
+		}
+		if (m.status == KTAP_FAIL)
+			fails++;
+		if (m.status == KTAP_ERROR)
+			errors++;
+		ktap__print_result(i + 1, c->name, m.status, m.reason, ms);
+	}
+	return fails ? 1 : (errors ? 2 : 0);
+}
+
+#endif /* COWLAB_KTAP_H */
