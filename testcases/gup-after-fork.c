@@ -19,6 +19,13 @@
  *                              pipe must still hold the old data.
  *  vmsplice-parent-after-fork  same, but vmsplice() after fork() on the
  *                              COW-shared page.
+ *  ro-pin-shared               R/O longterm pin (gup_test PIN_LONGTERM_TEST,
+ *                              Linux 6.2+, else SKIP) taken by the parent on a
+ *                              page still COW-shared with a live child; the
+ *                              parent then writes: the pin must see the write
+ *                              (the pin must trigger unsharing), the child not.
+ *  ro-pin-previously-shared    same, but the child has exited before the pin
+ *                              (page mapped R/O, no longer shared).
  *
  * Memory types: base, thp, pte-mapped-thp, single-pte-thp, swap (swapped-out
  * base page), thp-swap (swapped-out THP), hugetlb.
@@ -37,6 +44,8 @@ enum scenario {
 	S_VMSPLICE_CHILD_MPROTECT,
 	S_VMSPLICE_PARENT_BEFORE_FORK,
 	S_VMSPLICE_PARENT_AFTER_FORK,
+	S_RO_PIN_SHARED,
+	S_RO_PIN_PREV_SHARED,
 	S_NR
 };
 
@@ -46,6 +55,8 @@ static const char *const scenario_names[S_NR] = {
 	[S_VMSPLICE_CHILD_MPROTECT] = "vmsplice-child-mprotect",
 	[S_VMSPLICE_PARENT_BEFORE_FORK] = "vmsplice-parent-before-fork",
 	[S_VMSPLICE_PARENT_AFTER_FORK] = "vmsplice-parent-after-fork",
+	[S_RO_PIN_SHARED] = "ro-pin-shared",
+	[S_RO_PIN_PREV_SHARED] = "ro-pin-previously-shared",
 };
 
 #define SEED 3
@@ -98,6 +109,28 @@ static int child_memcmp(char *mem, size_t size, struct mm_comm *comm, char *msg)
 			      ((unsigned char *)mem)[mm_first_diff(mem, old, size, NULL)] == NEWBYTE ?
 			      "child observed parent's write after fork" :
 			      "child memory corrupted (not the pattern, not the parent's write)",
+			      (unsigned char *)mem, old, size);
+		return C_MISMATCH;
+	}
+	return C_OK;
+}
+
+/* Child of ro-pin-shared: after handshake, must still see the pattern. */
+static int child_memcmp_after_ready(char *mem, size_t size, struct mm_comm *comm, char *msg)
+{
+	unsigned char *old = malloc(size);
+
+	if (!old) {
+		snprintf(msg, 4096, "child: malloc failed");
+		return C_ERROR;
+	}
+	mm_fill(old, size, SEED);
+	if (mm_wait(comm->parent_ready[0])) {
+		snprintf(msg, 4096, "child: parent handshake failed");
+		return C_ERROR;
+	}
+	if (memcmp(old, mem, size)) {
+		describe_diff(msg, 4096, "child observed parent's write after the parent's R/O pin",
 			      (unsigned char *)mem, old, size);
 		return C_MISMATCH;
 	}
@@ -295,7 +328,116 @@ static void test_vmsplice_in_parent(struct mm_region *r, bool before_fork)
 	ktap_pass();
 }
 
+static void run_case_mem(const struct ktap_case *c, int gup_fd);
+
+/* ---- cow.c do_test_ro_pin(RO_PIN_TEST_SHARED / _PREVIOUSLY_SHARED) */
+static void test_ro_pin(struct mm_region *r, bool previously_shared, int gup_fd)
+{
+	struct cowlab_pin_longterm_test args;
+	unsigned char *exp = malloc(r->size), *snap = malloc(r->size);
+	char *msg = mm_shared_msg();
+	char why[KTAP_REASON_MAX] = "";
+	struct mm_comm comm;
+	uint64_t pfn0, pfn1, addr;
+	pid_t pid;
+	int st, pinned = 0;
+
+	if (!exp || !snap || !msg || mm_comm_setup(&comm)) {
+		ktap_error("setup failed: %s", strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		ktap_error("fork() failed: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		ktap_child_init();
+		mm_signal(comm.child_ready[1]);
+		if (previously_shared)
+			_exit(C_OK);
+		_exit(child_memcmp_after_ready(r->mem, r->size, &comm, msg));
+	}
+	if (mm_wait(comm.child_ready[0])) {
+		ktap_error("child died before handshake (status %d)", mm_wait_child(pid));
+		return;
+	}
+	if (previously_shared) {
+		st = mm_wait_child(pid);
+		pid = 0;
+		if (st != C_OK) {
+			ktap_error("child failed (status %d)", st);
+			return;
+		}
+	}
+	pfn0 = mm_pfn(r->mem);
+	memset(&args, 0, sizeof(args));
+	args.addr = (uint64_t)(uintptr_t)r->mem;
+	args.size = r->size;
+	args.flags = 0;		/* R/O, not GUP-fast */
+	if (ioctl(gup_fd, COWLAB_PIN_LONGTERM_TEST_START, &args)) {
+		ktap_error("PIN_LONGTERM_TEST_START failed: %s", strerror(errno));
+		goto out;
+	}
+	pinned = 1;
+	pfn1 = mm_pfn(r->mem);
+	memset(r->mem, NEWBYTE, r->size);
+	memset(exp, NEWBYTE, r->size);
+	addr = (uint64_t)(uintptr_t)snap;
+	if (ioctl(gup_fd, COWLAB_PIN_LONGTERM_TEST_READ, &addr)) {
+		ktap_error("PIN_LONGTERM_TEST_READ failed: %s", strerror(errno));
+		goto out;
+	}
+	ktap_diag("R/O pin on %s page: pfn 0x%" PRIx64 " -> 0x%" PRIx64 " at pin time (%s), 0x%" PRIx64 " after write",
+		  previously_shared ? "previously-shared" : "shared", pfn0, pfn1,
+		  pfn0 == pfn1 ? "no copy" : "unshared by copy", mm_pfn(r->mem));
+	mm_describe_diff(why, sizeof(why),
+			 "R/O longterm pin misses the parent's write made after pinning (pin lost its page to COW)",
+			 snap, exp, r->size);
+out:
+	if (pinned)
+		ioctl(gup_fd, COWLAB_PIN_LONGTERM_TEST_STOP);
+	if (pid > 0) {
+		mm_signal(comm.parent_ready[1]);
+		st = mm_wait_child(pid);
+		if (st == C_MISMATCH && !ktap_reported()) {
+			if (why[0])
+				ktap_diag("%s", why);
+			ktap_fail("%s", msg);
+			return;
+		}
+		if (st != C_OK && !ktap_reported()) {
+			ktap_error("child failed (status %d)%s%s", st, msg[0] ? ": " : "", msg);
+			return;
+		}
+	}
+	if (ktap_reported())
+		return;
+	if (why[0])
+		ktap_fail("%s", why);
+	else
+		ktap_pass();
+}
+
 static void run_case(const struct ktap_case *c)
+{
+	int gup_fd = -1;
+
+	if (c->a == S_RO_PIN_SHARED || c->a == S_RO_PIN_PREV_SHARED) {
+		char why[KTAP_REASON_MAX];
+
+		gup_fd = mm_gup_test_open(why, sizeof(why));
+		if (gup_fd < 0) {
+			ktap_skip("%s", why);
+			return;
+		}
+	}
+	run_case_mem(c, gup_fd);
+	if (gup_fd >= 0)
+		close(gup_fd);
+}
+
+static void run_case_mem(const struct ktap_case *c, int gup_fd)
 {
 	struct mm_region r;
 	char desc[256];
@@ -320,6 +462,10 @@ static void run_case(const struct ktap_case *c)
 		break;
 	case S_VMSPLICE_PARENT_AFTER_FORK:
 		test_vmsplice_in_parent(&r, false);
+		break;
+	case S_RO_PIN_SHARED:
+	case S_RO_PIN_PREV_SHARED:
+		test_ro_pin(&r, c->a == S_RO_PIN_PREV_SHARED, gup_fd);
 		break;
 	}
 	mm_region_free(&r);

@@ -18,9 +18,10 @@
  * Exit code: 0 no fail/error, 1 any fail, 2 any error (and no fail).
  *
  * Environment knobs (optional):
- *   KTAP_CASE_TIMEOUT_S  per-case timeout (default 30)
+ *   KTAP_CASE_TIMEOUT_S  per-case timeout (default 20)
  *   KTAP_TOTAL_BUDGET_S  whole-program budget; cases not started within it
- *                        report ERROR (default 240)
+ *                        report ERROR (default 100; keep it below the
+ *                        manifest timeout_s so the document stays complete)
  */
 #ifndef COWLAB_KTAP_H
 #define COWLAB_KTAP_H
@@ -258,8 +259,8 @@ static inline void ktap__reap_all(void)
  */
 static inline int ktap_run(const struct ktap_case *cases, int n)
 {
-	unsigned def_timeout = ktap__env_u("KTAP_CASE_TIMEOUT_S", 30);
-	unsigned budget_s = ktap__env_u("KTAP_TOTAL_BUDGET_S", 240);
+	unsigned def_timeout = ktap__env_u("KTAP_CASE_TIMEOUT_S", 20);
+	unsigned budget_s = ktap__env_u("KTAP_TOTAL_BUDGET_S", 100);
 	long long prog_start = ktap_now_ms();
 	int fails = 0, errors = 0;
 	char hdr[64];

@@ -411,6 +411,32 @@ static inline int mm_numa_nodes(int *nodes, int max)
 	return 0;
 }
 
+#ifndef MPOL_MF_MOVE
+#define MPOL_MF_MOVE (1 << 1)
+#endif
+
+/*
+ * move_pages(2) on our own process (raw syscall, no libnuma).  nodes == NULL
+ * queries the node of each page into status.  Returns the syscall result
+ * (0, or number of pages not migrated, or -1/errno).
+ */
+static inline long mm_move_pages(unsigned long count, void **pages,
+				 const int *nodes, int *status)
+{
+	return syscall(SYS_move_pages, 0, count, pages, nodes, status, MPOL_MF_MOVE);
+}
+
+/* Node of the page at addr (>= 0), or -errno from the status. */
+static inline int mm_page_node(void *addr)
+{
+	int status = -1;
+	void *pages[1] = { addr };
+
+	if (mm_move_pages(1, pages, NULL, &status) < 0)
+		return -errno;
+	return status;
+}
+
 /* ------------------------------------------------------------- hugetlb */
 
 static inline size_t mm_hugetlb_size(void)

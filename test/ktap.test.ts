@@ -1,0 +1,139 @@
+import { describe, expect, it } from "vitest";
+import { parseGuestOutput } from "../orchestrator/results/ktap.ts";
+import { classifyGuest } from "../orchestrator/results/classify.ts";
+import type { Testcase } from "../orchestrator/config/testcases.ts";
+
+const tc = (id: string, family: Testcase["family"] = "gup-after-fork"): Testcase => ({
+  id,
+  family,
+  source: `${id}.c`,
+  libs: [],
+  timeout_s: 30,
+  checks: "",
+  mechanism: "",
+  requires: { config: [], guest: [] },
+  references: [],
+});
+const id = { job: "6.12/base/x86_64", kernel: "6.12.117", arch: "x86_64", variant: "base" };
+
+const GOOD = `[    0.000000] Linux version 6.12.117 (root@vm)
+# cowlab-setup uname=6.12.117
+# cowlab-setup numa_nodes=2
+# cowlab-begin alpha
+KTAP version 1
+1..4
+# duration_ms: 12
+ok 1 base
+# child observed parent's write: byte[0]=0xff expected 0x00
+# duration_ms: 40
+not ok 2 thp
+# duration_ms: 0
+ok 3 hugetlb # SKIP no free hugetlb pages
+[    1.234567] zram: some kernel chatter
+# duration_ms: 3
+not ok 4 swap # ERROR MADV_PAGEOUT failed: Invalid argument
+# cowlab-end alpha rc=1 ms=80
+# cowlab-done
+`;
+
+describe("KTAP parsing", () => {
+  it("reads plan, results, directives, durations and guest setup", () => {
+    const out = parseGuestOutput(GOOD);
+    expect(out.setup).toEqual({ uname: "6.12.117", numa_nodes: "2" });
+    expect(out.done).toBe(true);
+    const b = out.blocks[0]!;
+    expect(b).toMatchObject({ id: "alpha", plan: 4, rc: 1, ms: 80, version: true });
+    expect(b.results.map((r) => [r.number, r.name, r.ok, r.directive, r.durationMs])).toEqual([
+      [1, "base", true, undefined, 12],
+      [2, "thp", false, undefined, 40],
+      [3, "hugetlb", true, "SKIP", 0],
+      [4, "swap", false, "ERROR", 3],
+    ]);
+  });
+
+  it("accepts indented (nested) KTAP lines", () => {
+    const out = parseGuestOutput("# cowlab-begin a\n    KTAP version 1\n    1..1\n    ok 1 x\n# cowlab-end a rc=0 ms=1\n");
+    expect(out.blocks[0]!.results[0]!.name).toBe("x");
+  });
+});
+
+describe("classification", () => {
+  it("maps KTAP to pass, fail (with the last diagnostic), skip and error", () => {
+    const c = classifyGuest(id, [tc("alpha")], { console: GOOD, ending: "exited", exitCode: 0 });
+    expect(c.guestStatus).toBe("ok");
+    expect(c.release).toBe("6.12.117");
+    expect(c.results.map((r) => [r.case, r.status, r.reason])).toEqual([
+      ["base", "pass", ""],
+      ["thp", "fail", "child observed parent's write: byte[0]=0xff expected 0x00"],
+      ["hugetlb", "skip", "no free hugetlb pages"],
+      ["swap", "error", "MADV_PAGEOUT failed: Invalid argument"],
+    ]);
+  });
+
+  it("turns a kernel oops during a case into crash, and the unfinished rest too", () => {
+    const console = `# cowlab-setup uname=5.10.0
+# cowlab-begin alpha
+KTAP version 1
+1..3
+ok 1 base
+[    2.000000] BUG: unable to handle page fault for address: 0000000000001000
+[    2.000001] Oops: 0000 [#1] SMP
+[    2.000002] Call Trace:
+`;
+    const c = classifyGuest(id, [tc("alpha"), tc("beta")], { console, ending: "timeout", exitCode: undefined });
+    expect(c.guestStatus).toBe("timeout");
+    expect(c.results.map((r) => [r.testcase, r.case, r.status])).toEqual([
+      ["alpha", "base", "pass"],
+      ["alpha", "*", "crash"],
+      ["beta", "*", "timeout"],
+    ]);
+    expect(c.results[1]!.reason).toMatch(/^BUG: unable to handle page fault/);
+  });
+
+  it("does not mistake a reproducer printing BUG: for a kernel report", () => {
+    const console = "# cowlab-begin alpha\nKTAP version 1\n1..1\n# BUG: this is the test talking\nnot ok 1 base\n# cowlab-end alpha rc=1 ms=5\n# cowlab-done\n";
+    const c = classifyGuest(id, [tc("alpha")], { console, ending: "exited", exitCode: 0 });
+    expect(c.results.map((r) => r.status)).toEqual(["fail"]);
+    expect(c.guestStatus).toBe("ok");
+  });
+
+  it("marks a case during which the kernel WARNed as crash even if it printed ok", () => {
+    const console = "# cowlab-begin alpha\n1..1\n[ 3.1] WARNING: CPU: 0 PID: 42 at mm/memory.c:123 do_wp_page+0x1/0x2\nok 1 base\n# cowlab-end alpha rc=0 ms=5\n# cowlab-done\n";
+    const c = classifyGuest(id, [tc("alpha")], { console, ending: "exited", exitCode: 0 });
+    expect(c.results[0]!.status).toBe("crash");
+    expect(c.results[0]!.reason).toContain("WARNING: CPU: 0 PID: 42 at mm/memory.c:123");
+    expect(c.guestStatus).toBe("crash");
+  });
+
+  it("tells a per-testcase timeout (killed) from a missing plan and from a short run", () => {
+    const console = `# cowlab-begin a
+KTAP version 1
+1..2
+ok 1 x
+# cowlab-end a rc=137 ms=30000
+# cowlab-begin b
+# cowlab-end b rc=127 ms=1
+# cowlab-begin c
+1..3
+ok 1 y
+# cowlab-end c rc=2 ms=3
+# cowlab-done
+`;
+    const c = classifyGuest(id, [tc("a"), tc("b"), tc("c")], { console, ending: "exited", exitCode: 0 });
+    expect(c.results.map((r) => `${r.testcase}/${r.case}=${r.status}`)).toEqual(["a/x=pass", "a/*=timeout", "b/*=error", "c/y=pass", "c/*=error"]);
+    expect(c.results[2]!.reason).toMatch(/no KTAP plan/);
+  });
+
+  it("reports QEMU ending early without a kernel report as a lab error, not a kernel failure", () => {
+    const c = classifyGuest(id, [tc("a")], { console: "some firmware noise\n", ending: "exited", exitCode: 1 });
+    expect(c.guestStatus).toBe("qemu-error");
+    expect(c.results.map((r) => r.status)).toEqual(["error"]);
+  });
+
+  it("reports a panic while booting as crash for every testcase", () => {
+    const console = "[ 0.5] Kernel panic - not syncing: VFS: Unable to mount root fs\n";
+    const c = classifyGuest(id, [tc("a"), tc("b")], { console, ending: "exited", exitCode: 0 });
+    expect(c.results.map((r) => r.status)).toEqual(["crash", "crash"]);
+    expect(c.results[0]!.reason).toContain("Kernel panic: VFS: Unable to mount root fs");
+  });
+});

@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    // Integration tests build kernels and boot QEMU guests: they share the two cores, so
+    // files run one after another rather than fighting over them.
+    fileParallelism: false,
+    testTimeout: 20_000,
+    reporters: ["default"],
+  },
+});
