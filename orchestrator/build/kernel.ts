@@ -117,7 +117,7 @@ export async function buildKernel(req: BuildRequest): Promise<Result<KernelBuild
   if (dropped.length) {
     const message = `config options dropped by olddefconfig: ${formatDropped(dropped)}`;
     await writeFile(log, `\n${message}\n`, { flag: "a" });
-    return err({ message, log, logTail: message, seconds: seconds() });
+    return err({ message, log, logTail: "", seconds: seconds() });
   }
 
   const jobs = String(req.jobs ?? defaultJobs());

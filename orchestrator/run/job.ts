@@ -89,7 +89,7 @@ export async function prepareJob(spec: JobSpec, machine: MachineProfile, ctx: Jo
   ctx.progress("build", `${source.value.version} ${spec.arch}`);
   const build = await buildKernel({ source: source.value, machine, fragments: [...spec.kernel.fragments, ...spec.variant.fragments] });
   if (!build.ok) {
-    return { ok: false, error: failedJob(spec, started, "build-error", `${build.error.message}\n${build.error.logTail}`, { ...base, build: null }) };
+    return { ok: false, error: failedJob(spec, started, "build-error", [build.error.message, build.error.logTail].filter(Boolean).join("\n"), { ...base, build: null }) };
   }
   const b = build.value;
   ctx.progress("built", `${b.cached ? "cached" : `${b.seconds}s`} ${b.release}`);
@@ -122,7 +122,16 @@ export async function bootJob(p: Prepared, ctx: JobContext, started: number): Pr
   await chmod(rerun, 0o755);
 
   ctx.progress("boot", `${accel} ${machine.qemu.binary}`);
-  const guest = await runGuest({ argv, cwd: dir, consolePath: join(dir, "console.log"), timeoutS: timeout });
+  const guest = await runGuest({
+    argv,
+    cwd: dir,
+    consolePath: join(dir, "console.log"),
+    timeoutS: timeout,
+    onLine: (line) => {
+      const begin = /^# cowlab-begin (\S+)/.exec(line);
+      if (begin) ctx.progress("test", begin[1]);
+    },
+  });
   const c = classifyGuest({ job: jobId(spec), kernel: build.release, arch: spec.arch, variant: spec.variant.name }, spec.testcases, guest);
   const results = annotateKnown(c.results, ctx.knownIssues);
   const entry: KernelEntry = {
