@@ -1,11 +1,14 @@
 // cowlab's command line. Exit codes: 0 all cases passed (or skipped, or failed as a known
 // issue predicts), 1 a kernel failed a case (fail/crash/timeout), 2 usage or lab errors.
-import { resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { loadKernelSpec } from "./config/kernels.ts";
 import { ARCHES, type Arch } from "./config/machines.ts";
 import { loadManifest } from "./config/testcases.ts";
-import { expandMatrix, BASE_VARIANT } from "./run/plan.ts";
+import { expandMatrix, BASE_VARIANT, type Variant } from "./run/plan.ts";
+import { readSeries } from "./sources/series.ts";
+import { exists } from "./util/fsx.ts";
+import { repoPath } from "./util/paths.ts";
 import { runJobs } from "./run/runner.ts";
 import { readResults, writeReport } from "./report/index.ts";
 import type { RunResults } from "./results/schema.ts";
@@ -35,6 +38,33 @@ function summary(data: RunResults): string {
     .join(", ");
 }
 
+interface RunCliOptions {
+  kernel: string[];
+  arch: Arch[];
+  tests: string;
+  series?: string[];
+  variant?: string[];
+  fragment: string[];
+  out: string;
+  accel: "auto" | "kvm" | "tcg";
+  json?: boolean;
+}
+
+async function variantsFrom(opts: Pick<RunCliOptions, "series" | "variant" | "fragment">): Promise<Variant[]> {
+  for (const f of opts.fragment) {
+    if (!(await exists(repoPath("kernels", "fragments", `${f}.config`)))) throw new InputError("--fragment", `no kernels/fragments/${f}.config`);
+  }
+  const all: Variant[] = [{ ...BASE_VARIANT, fragments: opts.fragment }];
+  for (const s of opts.series ?? []) {
+    await readSeries(s); // a missing or empty series is a usage error now, not a failed job later
+    all.push({ name: basename(resolve(s)), series: resolve(s), fragments: opts.fragment });
+  }
+  if (!opts.variant) return all;
+  const unknown = opts.variant.filter((v) => !all.some((a) => a.name === v));
+  if (unknown.length) throw new InputError("--variant", `unknown variant ${unknown.join(", ")} (have: ${all.map((a) => a.name).join(", ")})`);
+  return all.filter((a) => opts.variant!.includes(a.name));
+}
+
 const program = new Command("cowlab")
   .description("Build kernels, boot them in QEMU and check that anonymous memory stays correct under COW and GUP.")
   .exitOverride()
@@ -46,16 +76,20 @@ program
   .option("-k, --kernel <ids...>", "kernel specs from kernels/specs/", ["6.12"])
   .addOption(new Option("-a, --arch <arches...>", "guest architectures").choices([...ARCHES]).default([...ARCHES]))
   .option("-t, --tests <glob>", "testcase ids to run (glob)", "*")
+  .option("-s, --series <dirs...>", "patch series (directory, quilt series file or mbox): each adds a variant named after it")
+  .option("--variant <names...>", "variants to run (base and/or series names); default: all")
+  .option("-f, --fragment <names...>", "extra fragments from kernels/fragments/ for every variant (e.g. debug-vm)", [])
   .option("-o, --out <dir>", "run folder", "reports/latest")
   .addOption(new Option("--accel <accel>", "QEMU accelerator; auto picks KVM only where it works").choices(["auto", "kvm", "tcg"]).default("auto"))
   .option("--json", "print results.json to stdout when done")
-  .action(async (opts: { kernel: string[]; arch: Arch[]; tests: string; out: string; accel: "auto" | "kvm" | "tcg"; json?: boolean }) => {
+  .action(async (opts: RunCliOptions) => {
     const manifest = await loadManifest();
     const tests = manifest.testcases.filter((t) => glob(opts.tests).test(t.id));
     if (!tests.length) throw new InputError("--tests", `'${opts.tests}' matches no testcase in testcases/manifest.yaml`);
     const kernels = await Promise.all(opts.kernel.map(loadKernelSpec));
     const outDir = resolve(opts.out);
-    const jobs = expandMatrix(kernels, [BASE_VARIANT], opts.arch, tests);
+    const variants = await variantsFrom(opts);
+    const jobs = expandMatrix(kernels, variants, opts.arch, tests);
     if (opts.json) setQuiet(true);
     const data = await runJobs({
       outDir,

@@ -1,5 +1,5 @@
 import { mkdir, readFile, writeFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { cpus } from "node:os";
 import { execa } from "execa";
 import type { MachineProfile } from "../config/machines.ts";
@@ -8,6 +8,7 @@ import { cachePath, repoPath } from "../util/paths.ts";
 import { contentKey, sha256, sha256File } from "../util/hash.ts";
 import { exists, readJson, tail, writeFileAtomic } from "../util/fsx.ts";
 import { ok, err, type Result } from "../util/result.ts";
+import { withLock } from "../util/lock.ts";
 import { parseConfig, mergeFragments, droppedOptions, formatDropped } from "./kconfig.ts";
 import { compilerVersion, kernelCompiler, makeArgs } from "./toolchain.ts";
 
@@ -74,6 +75,11 @@ export async function buildKey(req: BuildRequest): Promise<string> {
 export async function buildKernel(req: BuildRequest): Promise<Result<KernelBuild, BuildFailure>> {
   const key = await buildKey(req);
   const dir = cachePath("build", `${req.machine.arch}-${req.source.version}-${key}`);
+  await mkdir(dirname(dir), { recursive: true });
+  return withLock(dir, () => buildLocked(req, key, dir));
+}
+
+async function buildLocked(req: BuildRequest, key: string, dir: string): Promise<Result<KernelBuild, BuildFailure>> {
   const meta = join(dir, "build.json");
   const prior = await readJson<KernelBuild>(meta);
   if (prior && (await verifyBuild(prior))) return ok({ ...prior, cached: true });

@@ -25,7 +25,7 @@ export const CaseResult = z.strictObject({
 });
 export type CaseResult = z.infer<typeof CaseResult>;
 
-export const JOB_STATUSES = ["ok", "source-error", "build-error", "guest-error", "qemu-error", "crash", "timeout", "skipped"] as const;
+export const JOB_STATUSES = ["ok", "source-error", "patch-error", "build-error", "guest-error", "qemu-error", "crash", "timeout", "skipped"] as const;
 
 export const KernelEntry = z.strictObject({
   job: z.string(),

@@ -4,7 +4,8 @@ import { copyFile, mkdir, writeFile, chmod } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { MachineProfile } from "../config/machines.ts";
 import type { KnownIssue } from "../config/testcases.ts";
-import { resolveSource, type SourceTree } from "../sources/index.ts";
+import type { SourceTree } from "../sources/index.ts";
+import type { SourceFailure } from "./variant.ts";
 import { buildKernel, type KernelBuild } from "../build/kernel.ts";
 import { busyboxFor } from "../guest/busybox.ts";
 import { buildReproducers } from "../guest/reproducers.ts";
@@ -23,7 +24,7 @@ export interface JobContext {
   accel: AccelChoice;
   knownIssues: KnownIssue[];
   /** shared so that two arches of one kernel unpack its source once */
-  source: (spec: JobSpec) => Promise<Result<SourceTree>>;
+  source: (spec: JobSpec) => Promise<Result<SourceTree, SourceFailure>>;
   progress: (stage: string, detail?: string) => void;
 }
 
@@ -83,7 +84,10 @@ export function failedJob(spec: JobSpec, started: number, status: KernelEntry["s
 export async function prepareJob(spec: JobSpec, machine: MachineProfile, ctx: JobContext, started: number): Promise<Result<Prepared, JobOutcome>> {
   ctx.progress("source", spec.kernel.source.kind === "debian" ? spec.kernel.source.package : spec.kernel.source.kind);
   const source = await ctx.source(spec);
-  if (!source.ok) return { ok: false, error: failedJob(spec, started, "source-error", `${source.error.message}${source.error.detail ? `\n${source.error.detail}` : ""}`) };
+  if (!source.ok) {
+    const { status, message, detail } = source.error;
+    return { ok: false, error: failedJob(spec, started, status, [message, detail].filter(Boolean).join("\n")) };
+  }
   const base = { source: source.value.label, version: source.value.version };
 
   ctx.progress("build", `${source.value.version} ${spec.arch}`);

@@ -4,7 +4,8 @@ import { cpus, totalmem } from "node:os";
 import PQueue from "p-queue";
 import { loadMachine } from "../config/machines.ts";
 import type { KnownIssue } from "../config/testcases.ts";
-import { resolveSource, type SourceTree } from "../sources/index.ts";
+import { variantSource, type SourceFailure } from "./variant.ts";
+import type { SourceTree } from "../sources/index.ts";
 import { ResultsStore, hostFacts } from "../results/store.ts";
 import type { RunResults } from "../results/schema.ts";
 import type { AccelChoice } from "../qemu/accel.ts";
@@ -41,11 +42,12 @@ export async function runJobs(opts: RunOptions): Promise<RunResults> {
   });
   await store.flush();
 
-  const sources = new Map<string, Promise<Result<SourceTree>>>();
-  const source = (spec: JobSpec): Promise<Result<SourceTree>> => {
-    const key = JSON.stringify(spec.kernel.source);
+  // Memoized per (source, series): the arches of one kernel share one unpacked, patched tree.
+  const sources = new Map<string, Promise<Result<SourceTree, SourceFailure>>>();
+  const source = (spec: JobSpec): Promise<Result<SourceTree, SourceFailure>> => {
+    const key = JSON.stringify([spec.kernel.source, spec.variant.series ?? null]);
     let p = sources.get(key);
-    if (!p) sources.set(key, (p = resolveSource(spec.kernel.source)));
+    if (!p) sources.set(key, (p = variantSource(spec)));
     return p;
   };
 

@@ -738,12 +738,36 @@ static inline long mm_faults(void)
 }
 
 /*
- * Clear soft-dirty bits (cow.c clear_softdirty()): keeps mprotect() from
- * mapping pages writable right away.  Best effort (needs MEM_SOFT_DIRTY).
+ * Clear soft-dirty bits (cow.c clear_softdirty()): with CONFIG_MEM_SOFT_DIRTY
+ * the PTEs lose their soft-dirty bit and the VMAs their VM_SOFTDIRTY flag, so
+ * mprotect(PROT_READ|PROT_WRITE) cannot map exclusive anonymous pages
+ * writable at once (can_change_pte_writable(), 6.0+) and the next write takes
+ * a write fault.  Without MEM_SOFT_DIRTY the write still succeeds and does
+ * nothing.  Note: the kernel skips *writable* PTEs of pinned pages
+ * (pte_is_pinned()), so call it while the range is mapped R/O.
  */
 static inline int mm_clear_softdirty(void)
 {
 	return mm_write_file("/proc/self/clear_refs", "4");
+}
+
+/*
+ * Pages of [addr, addr+size) whose pagemap entry has the soft-dirty bit (55);
+ * -1 if pagemap is unreadable.  Without CONFIG_MEM_SOFT_DIRTY the bit is
+ * never set (arm64 has no soft-dirty at all).  hugetlb reports only the VMA's
+ * VM_SOFTDIRTY flag, not per-page state.
+ */
+static inline long mm_count_softdirty(const void *addr, size_t size)
+{
+	long n = 0;
+	size_t ps = mm_pagesize();
+
+	if (mm_pagemap_fd() < 0)
+		return -1;
+	for (size_t off = 0; off < size; off += ps)
+		if (mm_pagemap((const char *)addr + off) & PM_SOFT_DIRTY)
+			n++;
+	return n;
 }
 
 /* ---------------------------------------------------- process helpers */

@@ -1,0 +1,82 @@
+import { describe, expect, it, beforeAll } from "vitest";
+import { mkdtemp, mkdir, writeFile, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readSeries, splitMbox, applySeries } from "../orchestrator/sources/series.ts";
+import type { SourceTree } from "../orchestrator/sources/types.ts";
+import { InputError } from "../orchestrator/util/result.ts";
+
+const patch = (n: number, subject: string, file: string, from: string, to: string): string => `From ${String(n).repeat(40).slice(0, 40)} Mon Sep 17 00:00:00 2001
+From: Dev <dev@example.org>
+Subject: [PATCH ${n}/2] ${subject}
+
+body
+---
+diff --git a/${file} b/${file}
+--- a/${file}
++++ b/${file}
+@@ -1 +1 @@
+-${from}
++${to}
+-- 
+2.39.5
+
+`;
+
+let dir: string;
+let base: SourceTree;
+
+describe("patch series", () => {
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "cowlab-series-"));
+    process.env.COWLAB_CACHE = join(dir, "cache");
+    await mkdir(join(dir, "tree", "mm"), { recursive: true });
+    await writeFile(join(dir, "tree", "mm", "memory.c"), "reuse\n");
+    base = { dir: join(dir, "tree"), key: "t1", version: "6.12.0", label: "tree" };
+  });
+
+  it("splits an mbox into named patches with their subjects", () => {
+    const ps = splitMbox(patch(1, "mm: first change", "mm/memory.c", "a", "b") + patch(2, "mm: second\n change", "mm/memory.c", "b", "c"));
+    expect(ps.map((p) => [p.name, p.subject])).toEqual([
+      ["0001-mm-first-change.patch", "mm: first change"],
+      ["0002-mm-second-change.patch", "mm: second change"],
+    ]);
+  });
+
+  it("reads a directory in name order, a quilt series file, and rejects an empty series", async () => {
+    const d = join(dir, "d");
+    await mkdir(d);
+    await writeFile(join(d, "0002-b.patch"), patch(2, "second", "f", "b", "c"));
+    await writeFile(join(d, "0001-a.patch"), patch(1, "first", "f", "a", "b"));
+    expect((await readSeries(d)).map((p) => p.subject)).toEqual(["first", "second"]);
+    await writeFile(join(d, "series"), "# quilt\n0002-b.patch -p1\n0001-a.patch\n");
+    expect((await readSeries(d)).map((p) => p.name)).toEqual(["0002-b.patch", "0001-a.patch"]);
+    await writeFile(join(d, "series"), "missing.patch\n");
+    await expect(readSeries(d)).rejects.toThrow(/lists 'missing.patch'/);
+    await mkdir(join(dir, "empty"));
+    await expect(readSeries(join(dir, "empty"))).rejects.toBeInstanceOf(InputError);
+  });
+
+  it("applies a series into a copy, leaving the base tree untouched", async () => {
+    const mbox = join(dir, "good.mbox");
+    await writeFile(mbox, patch(1, "mm: first", "mm/memory.c", "reuse", "copy"));
+    const r = await applySeries(base, await readSeries(mbox), "good");
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(await readFile(join(r.value.dir, "mm", "memory.c"), "utf8")).toBe("copy\n");
+    expect(await readFile(join(base.dir, "mm", "memory.c"), "utf8")).toBe("reuse\n");
+    expect(r.value.key).not.toBe(base.key);
+  });
+
+  it("names the patch, its subject and the rejected hunk when a patch does not apply", async () => {
+    const mbox = join(dir, "bad.mbox");
+    await writeFile(mbox, patch(1, "mm: fine", "mm/memory.c", "reuse", "copy") + patch(2, "mm: stale context", "mm/memory.c", "nothing-like-this", "x"));
+    const r = await applySeries(base, await readSeries(mbox), "bad");
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.patch).toBe("0002-mm-stale-context.patch");
+    expect(r.error.subject).toBe("mm: stale context");
+    expect(r.error.message).toContain('"mm: stale context"');
+    expect(r.error.detail).toContain("-nothing-like-this");
+  });
+});
