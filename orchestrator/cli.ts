@@ -96,6 +96,7 @@ program
       jobs,
       accel: opts.accel,
       knownIssues: manifest.known_issues,
+      knownReports: manifest.known_reports,
       command: `cowlab ${process.argv.slice(2).join(" ")}`,
       onJobDone: async (d) => {
         await writeReport(d, outDir);

@@ -28,7 +28,10 @@ function kernelsTable(kernels: KernelEntry[]): string {
 <td class="num">${k.boot?.seconds ?? "–"}</td><td class="num">${k.boot ? k.boot.guest_seconds : "–"}</td><td class="num">${k.seconds}</td>
 <td>${k.boot ? `<a href="${esc(k.boot.console)}">console</a> · <code>${esc(k.boot.rerun)}</code>` : "–"}</td>
 <td>${k.boot ? esc(Object.entries(k.boot.setup).filter(([n]) => n !== "uname").map(([n, v]) => `${n}=${v}`).join(" ")) : ""}</td>
-<td>${k.reason ? `<details><summary>${esc(k.reason.split("\n")[0]!)}</summary><pre>${esc(k.reason)}</pre></details>` : ""}</td></tr>`;
+<td>${k.reason ? `<details><summary>${esc(k.reason.split("\n")[0]!)}</summary><pre>${esc(k.reason)}</pre></details>` : ""}${(k.boot?.reports ?? [])
+      .filter((r) => r.known)
+      .map((r) => `<div class="meta" title="${esc(r.known!)}">known: ${esc(r.title)}</div>`)
+      .join("")}</td></tr>`;
   });
   return `<table><tr><th>job</th><th>release</th><th>status</th><th>build s</th><th>boot s</th><th>guest s</th><th>job s</th><th>logs</th><th>guest setup</th><th>reason</th></tr>${rows.join("\n")}</table>`;
 }

@@ -105,6 +105,16 @@ ok 1 base
     expect(c.guestStatus).toBe("crash");
   });
 
+  it("keeps a known-harmless kernel report without letting it judge", () => {
+    const console = "[ 0.4] WARNING: workqueue cpumask: online intersect > possible intersect\n# cowlab-setup uname=6.1.192\n# cowlab-begin alpha\n1..1\nok 1 base\n# cowlab-end alpha rc=0 ms=5\n# cowlab-done\n";
+    const known = [{ title: "workqueue cpumask", kernels: "6.1", reason: "boot-time quirk" }];
+    const c = classifyGuest(id, [tc("alpha")], { console, ending: "exited", exitCode: 0 }, known);
+    expect(c.guestStatus).toBe("ok");
+    expect(c.reports).toEqual([{ title: "WARNING: workqueue cpumask: online intersect > possible intersect", line: 0, known: "boot-time quirk" }]);
+    const unknown = classifyGuest({ ...id, kernel: "6.12.1" }, [tc("alpha")], { console: console.replace("6.1.192", "6.12.1"), ending: "exited", exitCode: 0 }, known);
+    expect(unknown.guestStatus).toBe("crash");
+  });
+
   it("tells a per-testcase timeout (killed) from a missing plan and from a short run", () => {
     const console = `# cowlab-begin a
 KTAP version 1

@@ -36,9 +36,19 @@ export const KnownIssue = z.strictObject({
 });
 export type KnownIssue = z.infer<typeof KnownIssue>;
 
+/** A kernel report (oops header) known to be harmless on some kernels, e.g. a boot-time WARN. */
+export const KnownReport = z.strictObject({
+  title: z.string().describe("substring of the report title"),
+  kernels: z.string(),
+  arches: z.array(z.string()).optional(),
+  reason: z.string(),
+});
+export type KnownReport = z.infer<typeof KnownReport>;
+
 export const Manifest = z.strictObject({
   testcases: z.array(Testcase).min(1),
   known_issues: z.array(KnownIssue).default([]),
+  known_reports: z.array(KnownReport).default([]),
 });
 export type Manifest = z.infer<typeof Manifest>;
 

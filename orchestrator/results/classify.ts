@@ -1,7 +1,8 @@
 // From a guest's console to verdicts. The rule that matters most: `fail` only when a
 // reproducer reported the kernel misbehaving; `crash` when the kernel itself reported a
 // fault; `timeout` when a bound ran out; `error` when the lab or a harness step broke.
-import type { Testcase } from "../config/testcases.ts";
+import type { KnownReport, Testcase } from "../config/testcases.ts";
+import { inRange } from "./versions.ts";
 import { findKernelReports, consoleTail, excerpt, type KernelReport } from "../qemu/console.ts";
 import { parseGuestOutput, type KtapResult, type TestcaseBlock } from "./ktap.ts";
 import type { CaseResult, Status } from "./schema.ts";
@@ -14,7 +15,16 @@ export interface JobIdentity {
   variant: string;
 }
 
+export interface ConsoleReport {
+  title: string;
+  line: number;
+  /** why this report is known harmless on this kernel, if it is */
+  known?: string;
+}
+
 export interface Classified {
+  /** every kernel report on the console, known ones included */
+  reports: ConsoleReport[];
   results: CaseResult[];
   release: string | undefined;
   setup: Record<string, string>;
@@ -33,10 +43,20 @@ function caseStatus(r: KtapResult): { status: Status; reason: string } {
   return { status: "fail", reason: last ?? "not ok (no diagnostic)" };
 }
 
-export function classifyGuest(id: JobIdentity, testcases: Testcase[], run: Pick<GuestRun, "console" | "ending" | "exitCode">): Classified {
+export function classifyGuest(
+  id: JobIdentity,
+  testcases: Testcase[],
+  run: Pick<GuestRun, "console" | "ending" | "exitCode">,
+  knownReports: KnownReport[] = [],
+): Classified {
   const out = parseGuestOutput(run.console);
-  const reports = findKernelReports(out.lines);
   const release = out.setup.uname;
+  const all: ConsoleReport[] = findKernelReports(out.lines).map((r) => {
+    const k = knownReports.find((kr) => r.title.includes(kr.title) && inRange(release ?? id.kernel, kr.kernels) && (!kr.arches || kr.arches.includes(id.arch)));
+    return k ? { ...r, known: k.reason } : r;
+  });
+  // Known-harmless reports are kept for the report but judge nothing.
+  const reports = all.filter((r) => !r.known);
   const base = { ...id, kernel: release ?? id.kernel };
   const results: CaseResult[] = [];
   const mk = (t: Testcase, name: string, status: Status, reason: string, duration: number | null): CaseResult => ({
@@ -80,7 +100,7 @@ export function classifyGuest(id: JobIdentity, testcases: Testcase[], run: Pick<
     }
     results.push(...classifyBlock(t, block, out.lines, reports, guestStatus, mk, crashReason));
   }
-  return { results, release, setup: out.setup, guestStatus, guestReason };
+  return { results, release, setup: out.setup, guestStatus, guestReason, reports: all };
 }
 
 function classifyBlock(

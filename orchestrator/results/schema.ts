@@ -59,6 +59,9 @@ export const KernelEntry = z.strictObject({
       qemu_cmdline: z.string(),
       rerun: z.string().describe("one line that reruns this guest by hand from the run folder"),
       setup: z.record(z.string(), z.string()).describe("what the guest init reported it set up"),
+      reports: z
+        .array(z.strictObject({ title: z.string(), line: z.number(), known: z.string().optional() }))
+        .describe("kernel reports (oops headers) found on the console; `known` when manifest known_reports excuses one"),
     })
     .nullable(),
   seconds: z.number().describe("wall time of the whole job"),

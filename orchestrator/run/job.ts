@@ -3,7 +3,7 @@
 import { copyFile, mkdir, writeFile, chmod } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { MachineProfile } from "../config/machines.ts";
-import type { KnownIssue } from "../config/testcases.ts";
+import type { KnownIssue, KnownReport } from "../config/testcases.ts";
 import type { SourceTree } from "../sources/index.ts";
 import type { SourceFailure } from "./variant.ts";
 import { buildKernel, type KernelBuild } from "../build/kernel.ts";
@@ -23,6 +23,7 @@ export interface JobContext {
   runDir: string;
   accel: AccelChoice;
   knownIssues: KnownIssue[];
+  knownReports: KnownReport[];
   /** shared so that two arches of one kernel unpack its source once */
   source: (spec: JobSpec) => Promise<Result<SourceTree, SourceFailure>>;
   progress: (stage: string, detail?: string) => void;
@@ -136,7 +137,7 @@ export async function bootJob(p: Prepared, ctx: JobContext, started: number): Pr
       if (begin) ctx.progress("test", begin[1]);
     },
   });
-  const c = classifyGuest({ job: jobId(spec), kernel: build.release, arch: spec.arch, variant: spec.variant.name }, spec.testcases, guest);
+  const c = classifyGuest({ job: jobId(spec), kernel: build.release, arch: spec.arch, variant: spec.variant.name }, spec.testcases, guest, ctx.knownReports);
   const results = annotateKnown(c.results, ctx.knownIssues);
   const entry: KernelEntry = {
     ...emptyEntry(spec, started),
@@ -156,6 +157,7 @@ export async function bootJob(p: Prepared, ctx: JobContext, started: number): Pr
       qemu_cmdline: cmdline,
       rerun: `./${relative(ctx.runDir, rerun)}`,
       setup: c.setup,
+      reports: c.reports,
     },
     seconds: since(started),
   };

@@ -3,7 +3,7 @@
 import { cpus, totalmem } from "node:os";
 import PQueue from "p-queue";
 import { loadMachine } from "../config/machines.ts";
-import type { KnownIssue } from "../config/testcases.ts";
+import type { KnownIssue, KnownReport } from "../config/testcases.ts";
 import { variantSource, type SourceFailure } from "./variant.ts";
 import type { SourceTree } from "../sources/index.ts";
 import { ResultsStore, hostFacts } from "../results/store.ts";
@@ -19,6 +19,7 @@ export interface RunOptions {
   jobs: JobSpec[];
   accel: AccelChoice;
   knownIssues: KnownIssue[];
+  knownReports: KnownReport[];
   command: string;
   shard?: string;
   guestConcurrency?: number;
@@ -63,6 +64,7 @@ export async function runJobs(opts: RunOptions): Promise<RunResults> {
       runDir: opts.outDir,
       accel: opts.accel,
       knownIssues: opts.knownIssues,
+      knownReports: opts.knownReports,
       source,
       progress: (stage, detail = "") => progress(id, stage, detail),
     };
