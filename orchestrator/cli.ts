@@ -1,19 +1,20 @@
 // cowlab's command line. Exit codes: 0 all cases passed (or skipped, or failed as a known
 // issue predicts), 1 a kernel failed a case (fail/crash/timeout), 2 usage or lab errors.
-import { basename, resolve } from "node:path";
+import { resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { loadKernelSpec } from "./config/kernels.ts";
 import { ARCHES, type Arch } from "./config/machines.ts";
 import { loadManifest } from "./config/testcases.ts";
-import { expandMatrix, BASE_VARIANT, type Variant } from "./run/plan.ts";
-import { readSeries } from "./sources/series.ts";
-import { exists } from "./util/fsx.ts";
-import { repoPath } from "./util/paths.ts";
+import { loadMatrix } from "./config/matrix.ts";
+import { planMatrix, shardJobs, parseShard, jobId } from "./run/plan.ts";
 import { runJobs } from "./run/runner.ts";
 import { readResults, writeReport } from "./report/index.ts";
+import { mergeResults } from "./results/merge.ts";
 import type { RunResults } from "./results/schema.ts";
+import { listCache, pruneCache, parseSize, humanBytes } from "./cache/index.ts";
+import { writeFileAtomic } from "./util/fsx.ts";
 import { InputError } from "./util/result.ts";
 import { setQuiet } from "./util/log.ts";
+import { registerBisect } from "./bisect/cli.ts";
 
 export const EXIT = { ok: 0, kernelFailed: 1, usage: 2 } as const;
 
@@ -24,8 +25,6 @@ export function exitCodeFor(data: RunResults): number {
   const labFault = data.results.some((r) => r.status === "error") || !data.run.complete;
   return labFault ? EXIT.usage : EXIT.ok;
 }
-
-const glob = (g: string): RegExp => new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`);
 
 function summary(data: RunResults): string {
   const counts: Record<string, number> = {};
@@ -39,30 +38,18 @@ function summary(data: RunResults): string {
 }
 
 interface RunCliOptions {
-  kernel: string[];
-  arch: Arch[];
-  tests: string;
+  kernel?: string[];
+  arch?: Arch[];
+  tests?: string;
   series?: string[];
   variant?: string[];
   fragment: string[];
   out: string;
   accel: "auto" | "kvm" | "tcg";
+  shard?: string;
+  guests?: string;
+  list?: boolean;
   json?: boolean;
-}
-
-async function variantsFrom(opts: Pick<RunCliOptions, "series" | "variant" | "fragment">): Promise<Variant[]> {
-  for (const f of opts.fragment) {
-    if (!(await exists(repoPath("kernels", "fragments", `${f}.config`)))) throw new InputError("--fragment", `no kernels/fragments/${f}.config`);
-  }
-  const all: Variant[] = [{ ...BASE_VARIANT, fragments: opts.fragment }];
-  for (const s of opts.series ?? []) {
-    await readSeries(s); // a missing or empty series is a usage error now, not a failed job later
-    all.push({ name: basename(resolve(s)), series: resolve(s), fragments: opts.fragment });
-  }
-  if (!opts.variant) return all;
-  const unknown = opts.variant.filter((v) => !all.some((a) => a.name === v));
-  if (unknown.length) throw new InputError("--variant", `unknown variant ${unknown.join(", ")} (have: ${all.map((a) => a.name).join(", ")})`);
-  return all.filter((a) => opts.variant!.includes(a.name));
 }
 
 const program = new Command("cowlab")
@@ -72,24 +59,41 @@ const program = new Command("cowlab")
 
 program
   .command("run")
-  .description("build, boot and test kernels; writes results.json and index.html into --out")
-  .option("-k, --kernel <ids...>", "kernel specs from kernels/specs/", ["6.12"])
-  .addOption(new Option("-a, --arch <arches...>", "guest architectures").choices([...ARCHES]).default([...ARCHES]))
-  .option("-t, --tests <glob>", "testcase ids to run (glob)", "*")
+  .description("build, boot and test the matrix (kernels/matrix.yaml, narrowed by filters); writes results.json and index.html into --out")
+  .option("-k, --kernel <ids...>", "kernel specs (kernels/specs/); default: the matrix's")
+  .addOption(new Option("-a, --arch <arches...>", "guest architectures; default: the matrix's").choices([...ARCHES]))
+  .option("-t, --tests <glob>", "testcase ids to run (glob); default: the matrix's")
   .option("-s, --series <dirs...>", "patch series (directory, quilt series file or mbox): each adds a variant named after it")
-  .option("--variant <names...>", "variants to run (base and/or series names); default: all")
+  .option("--variant <names...>", "variants to run (base, matrix variants, series names)")
   .option("-f, --fragment <names...>", "extra fragments from kernels/fragments/ for every variant (e.g. debug-vm)", [])
+  .option("--shard <I/N>", "run only shard I of N (deterministic, balanced); join shards with `cowlab merge`")
+  .option("--guests <n>", "guests run at once (default: from cores and memory)")
   .option("-o, --out <dir>", "run folder", "reports/latest")
   .addOption(new Option("--accel <accel>", "QEMU accelerator; auto picks KVM only where it works").choices(["auto", "kvm", "tcg"]).default("auto"))
-  .option("--json", "print results.json to stdout when done")
+  .option("--list", "print the jobs that would run, and exit")
+  .option("--json", "print results.json to stdout when done (progress stays on stderr)")
   .action(async (opts: RunCliOptions) => {
-    const manifest = await loadManifest();
-    const tests = manifest.testcases.filter((t) => glob(opts.tests).test(t.id));
-    if (!tests.length) throw new InputError("--tests", `'${opts.tests}' matches no testcase in testcases/manifest.yaml`);
-    const kernels = await Promise.all(opts.kernel.map(loadKernelSpec));
+    const [manifest, matrix] = await Promise.all([loadManifest(), loadMatrix()]);
+    let jobs = await planMatrix(matrix, manifest, {
+      ...(opts.kernel ? { kernels: opts.kernel } : {}),
+      ...(opts.arch ? { arches: opts.arch } : {}),
+      ...(opts.variant ? { variants: opts.variant } : {}),
+      ...(opts.tests ? { tests: opts.tests } : {}),
+      ...(opts.series ? { series: opts.series } : {}),
+      fragments: opts.fragment,
+    });
+    if (opts.shard) {
+      const { index, count } = parseShard(opts.shard);
+      jobs = shardJobs(jobs, index, count);
+    }
+    if (opts.list) {
+      const list = jobs.map((j) => ({ job: jobId(j), testcases: j.testcases.map((t) => t.id) }));
+      process.stdout.write(opts.json ? JSON.stringify(list, null, 2) + "\n" : list.map((j) => `${j.job}\t${j.testcases.join(",")}`).join("\n") + "\n");
+      return;
+    }
+    const guests = opts.guests === undefined ? undefined : Number(opts.guests);
+    if (guests !== undefined && !(Number.isInteger(guests) && guests > 0)) throw new InputError("--guests", `'${opts.guests}' is not a positive integer`);
     const outDir = resolve(opts.out);
-    const variants = await variantsFrom(opts);
-    const jobs = expandMatrix(kernels, variants, opts.arch, tests);
     if (opts.json) setQuiet(true);
     const data = await runJobs({
       outDir,
@@ -98,6 +102,8 @@ program
       knownIssues: manifest.known_issues,
       knownReports: manifest.known_reports,
       command: `cowlab ${process.argv.slice(2).join(" ")}`,
+      ...(opts.shard ? { shard: opts.shard } : {}),
+      ...(guests ? { guestConcurrency: guests } : {}),
       onJobDone: async (d) => {
         await writeReport(d, outDir);
       },
@@ -121,6 +127,61 @@ program
     else process.stderr.write(`${summary(data)}\nreport: ${path}\n`);
     process.exitCode = exitCodeFor(data);
   });
+
+program
+  .command("merge")
+  .description("join the results.json of shards into one result set and report")
+  .argument("<results...>", "results.json of each shard")
+  .option("-o, --out <dir>", "folder for the merged results.json and index.html", "reports/merged")
+  .option("--json", "print the merged results to stdout")
+  .action(async (files: string[], opts: { out: string; json?: boolean }) => {
+    const parts = await Promise.all(files.map(async (file) => ({ file, data: await readResults(file) })));
+    const merged = mergeResults(parts, `cowlab merge ${files.join(" ")}`);
+    const out = resolve(opts.out);
+    await writeFileAtomic(`${out}/results.json`, JSON.stringify(merged, null, 2));
+    const path = await writeReport(merged, out);
+    if (opts.json) process.stdout.write(JSON.stringify(merged, null, 2) + "\n");
+    else process.stderr.write(`${summary(merged)}\nresults: ${out}/results.json\nreport:  ${path}\n`);
+    process.exitCode = exitCodeFor(merged);
+  });
+
+const cache = program.command("cache").description("inspect and prune the cache (sources, builds, guests)");
+cache
+  .command("ls")
+  .description("list cache entries with size and last use")
+  .option("--json", "machine-readable")
+  .action(async (opts: { json?: boolean }) => {
+    const entries = await listCache();
+    if (opts.json) {
+      process.stdout.write(JSON.stringify(entries.map((e) => ({ ...e, lastUsed: e.lastUsed.toISOString() })), null, 2) + "\n");
+      return;
+    }
+    for (const e of entries) process.stdout.write(`${e.kind.padEnd(10)} ${humanBytes(e.bytes).padStart(10)}  ${e.lastUsed.toISOString().slice(0, 16)}${e.locked ? " (in use)" : ""}  ${e.name}\n`);
+    process.stdout.write(`total ${humanBytes(entries.reduce((s, e) => s + e.bytes, 0))} in ${entries.length} entries\n`);
+  });
+cache
+  .command("prune")
+  .description("remove entries unused for a while and/or the least recently used beyond a size")
+  .option("--older-than <days>", "remove entries unused for more than this many days")
+  .option("--max-size <size>", "then remove least recently used entries until the cache is under this size (e.g. 20G)")
+  .option("--dry-run", "only list what would be removed")
+  .option("--json", "machine-readable")
+  .action(async (opts: { olderThan?: string; maxSize?: string; dryRun?: boolean; json?: boolean }) => {
+    if (opts.olderThan === undefined && opts.maxSize === undefined) throw new InputError("cache prune", "give --older-than DAYS and/or --max-size SIZE");
+    const days = opts.olderThan === undefined ? undefined : Number(opts.olderThan);
+    if (days !== undefined && !(days >= 0)) throw new InputError("--older-than", `'${opts.olderThan}' is not a number of days`);
+    let maxBytes: number | undefined;
+    try {
+      maxBytes = opts.maxSize === undefined ? undefined : parseSize(opts.maxSize);
+    } catch (e) {
+      throw new InputError("--max-size", (e as Error).message);
+    }
+    const removed = await pruneCache({ ...(days !== undefined ? { olderThanDays: days } : {}), ...(maxBytes !== undefined ? { maxBytes } : {}), dryRun: !!opts.dryRun });
+    if (opts.json) process.stdout.write(JSON.stringify(removed.map((e) => ({ kind: e.kind, name: e.name, bytes: e.bytes })), null, 2) + "\n");
+    else for (const e of removed) process.stdout.write(`${opts.dryRun ? "would remove" : "removed"} ${e.kind}/${e.name} (${humanBytes(e.bytes)})\n`);
+  });
+
+registerBisect(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -6,7 +6,7 @@ import type { MachineProfile } from "../config/machines.ts";
 import type { SourceTree } from "../sources/types.ts";
 import { cachePath, repoPath } from "../util/paths.ts";
 import { contentKey, sha256, sha256File } from "../util/hash.ts";
-import { exists, readJson, tail, writeFileAtomic } from "../util/fsx.ts";
+import { exists, markUsed, readJson, tail, writeFileAtomic } from "../util/fsx.ts";
 import { ok, err, type Result } from "../util/result.ts";
 import { withLock } from "../util/lock.ts";
 import { parseConfig, mergeFragments, droppedOptions, formatDropped } from "./kconfig.ts";
@@ -82,7 +82,10 @@ export async function buildKernel(req: BuildRequest): Promise<Result<KernelBuild
 async function buildLocked(req: BuildRequest, key: string, dir: string): Promise<Result<KernelBuild, BuildFailure>> {
   const meta = join(dir, "build.json");
   const prior = await readJson<KernelBuild>(meta);
-  if (prior && (await verifyBuild(prior))) return ok({ ...prior, cached: true });
+  if (prior && (await verifyBuild(prior))) {
+    await markUsed(dir);
+    return ok({ ...prior, cached: true });
+  }
 
   const objDir = req.objDir ?? join(dir, "obj");
   const log = join(dir, "build.log");

@@ -5,7 +5,7 @@ import type { MachineProfile } from "../config/machines.ts";
 import type { Testcase } from "../config/testcases.ts";
 import { cachePath, repoPath } from "../util/paths.ts";
 import { contentKey, sha256 } from "../util/hash.ts";
-import { buildDirAtomic, exists } from "../util/fsx.ts";
+import { buildDirAtomic, markUsed } from "../util/fsx.ts";
 import { ok, labError, type Result } from "../util/result.ts";
 import { compilerVersion } from "../build/toolchain.ts";
 
@@ -36,7 +36,10 @@ export async function buildReproducers(
     arch: machine.arch,
   });
   const dir = cachePath("testcases", `${machine.arch}-${key}`);
-  if (await allPresent(dir, testcases)) return ok(dir);
+  if (await allValid(dir, machine, testcases)) {
+    await markUsed(dir);
+    return ok(dir);
+  }
   try {
     await buildDirAtomic(dir, async (tmp) => {
       for (const t of testcases) {
@@ -51,7 +54,13 @@ export async function buildReproducers(
   return ok(dir);
 }
 
-async function allPresent(dir: string, testcases: Testcase[]): Promise<boolean> {
-  for (const t of testcases) if (!(await exists(join(dir, t.id)))) return false;
+const ELF_MACHINE: Record<string, number> = { x86_64: 62, arm64: 183 };
+
+/** Each binary must be an ELF for the guest's arch: a truncated or foreign file is rebuilt. */
+async function allValid(dir: string, machine: MachineProfile, testcases: Testcase[]): Promise<boolean> {
+  for (const t of testcases) {
+    const head = await readFile(join(dir, t.id)).then((b) => b.subarray(0, 20)).catch(() => undefined);
+    if (!head || head.length < 20 || head.toString("latin1", 0, 4) !== "\x7fELF" || head.readUInt16LE(18) !== ELF_MACHINE[machine.arch]) return false;
+  }
   return true;
 }

@@ -23,6 +23,8 @@ export interface ConsoleReport {
 }
 
 export interface Classified {
+  /** wall time and exit code of each testcase program, from the init's markers */
+  testcases: { id: string; ms: number | null; rc: number | null }[];
   /** every kernel report on the console, known ones included */
   reports: ConsoleReport[];
   results: CaseResult[];
@@ -100,7 +102,8 @@ export function classifyGuest(
     }
     results.push(...classifyBlock(t, block, out.lines, reports, guestStatus, mk, crashReason));
   }
-  return { results, release, setup: out.setup, guestStatus, guestReason, reports: all };
+  const timings = out.blocks.map((b) => ({ id: b.id, ms: b.ms ?? null, rc: b.rc ?? null }));
+  return { results, release, setup: out.setup, guestStatus, guestReason, reports: all, testcases: timings };
 }
 
 function classifyBlock(

@@ -59,6 +59,9 @@ export const KernelEntry = z.strictObject({
       qemu_cmdline: z.string(),
       rerun: z.string().describe("one line that reruns this guest by hand from the run folder"),
       setup: z.record(z.string(), z.string()).describe("what the guest init reported it set up"),
+      testcases: z
+        .array(z.strictObject({ id: z.string(), ms: z.number().nullable(), rc: z.number().nullable() }))
+        .describe("wall time (guest clock) and exit code of each testcase program"),
       reports: z
         .array(z.strictObject({ title: z.string(), line: z.number(), known: z.string().optional() }))
         .describe("kernel reports (oops headers) found on the console; `known` when manifest known_reports excuses one"),

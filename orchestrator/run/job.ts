@@ -157,6 +157,7 @@ export async function bootJob(p: Prepared, ctx: JobContext, started: number): Pr
       qemu_cmdline: cmdline,
       rerun: `./${relative(ctx.runDir, rerun)}`,
       setup: c.setup,
+      testcases: c.testcases,
       reports: c.reports,
     },
     seconds: since(started),

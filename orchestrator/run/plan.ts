@@ -1,12 +1,19 @@
-// "What to run": the matrix as plain data. Nothing here knows how a kernel is built or booted.
-import type { KernelSpec } from "../config/kernels.ts";
+// "What to run": the matrix as plain data, narrowed by filters and sliced into shards.
+// Nothing here knows how a kernel is built or booted.
+import { basename, resolve } from "node:path";
+import { loadKernelSpec, type KernelSpec } from "../config/kernels.ts";
 import type { Arch } from "../config/machines.ts";
-import type { Testcase } from "../config/testcases.ts";
+import type { Matrix } from "../config/matrix.ts";
+import type { Manifest, Testcase } from "../config/testcases.ts";
+import { readSeries } from "../sources/series.ts";
+import { exists } from "../util/fsx.ts";
+import { repoPath } from "../util/paths.ts";
+import { InputError } from "../util/result.ts";
 
 export interface Variant {
   /** "base" for the unpatched source */
   name: string;
-  /** patch series directory, quilt series file or mbox (issue 5) */
+  /** patch series: directory, quilt series file or mbox */
   series?: string;
   /** extra fragments merged after the kernel's own */
   fragments: string[];
@@ -24,8 +31,80 @@ export interface JobSpec {
 export const jobId = (j: Pick<JobSpec, "kernel" | "variant" | "arch">): string => `${j.kernel.id}/${j.variant.name}/${j.arch}`;
 export const jobSlug = (j: Pick<JobSpec, "kernel" | "variant" | "arch">): string => jobId(j).replace(/\//g, "-");
 
-export function expandMatrix(kernels: KernelSpec[], variants: Variant[], arches: Arch[], testcases: Testcase[]): JobSpec[] {
+export interface Filters {
+  kernels?: string[];
+  arches?: Arch[];
+  variants?: string[];
+  tests?: string;
+  /** ad-hoc series: each becomes a variant of every selected kernel */
+  series?: string[];
+  /** extra fragments for every variant */
+  fragments?: string[];
+}
+
+export const globRe = (g: string): RegExp => new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+
+export async function planMatrix(matrix: Matrix, manifest: Manifest, f: Filters): Promise<JobSpec[]> {
+  const globs = f.tests ? [f.tests] : matrix.testcases;
+  const testcases = manifest.testcases.filter((t) => globs.some((g) => globRe(g).test(t.id)));
+  if (!testcases.length) throw new InputError("--tests", `'${globs.join(" ")}' matches no testcase in testcases/manifest.yaml`);
+  const fragments = f.fragments ?? [];
+  for (const fr of fragments) {
+    if (!(await exists(repoPath("kernels", "fragments", `${fr}.config`)))) throw new InputError("--fragment", `no kernels/fragments/${fr}.config`);
+  }
+
+  const adhoc: Variant[] = [];
+  for (const s of f.series ?? []) {
+    await readSeries(s); // a missing or empty series is a usage error now, not a failed job later
+    adhoc.push({ name: basename(resolve(s)), series: resolve(s), fragments });
+  }
+  const variantNamed = (name: string): Variant => {
+    if (name === "base") return { ...BASE_VARIANT, fragments };
+    const def = matrix.variants[name]!;
+    return { name, ...(def.series ? { series: repoPath(def.series) } : {}), fragments: [...def.fragments, ...fragments] };
+  };
+
+  const entries = f.kernels
+    ? f.kernels.map((id) => matrix.kernels.find((k) => k.id === id) ?? { id, variants: ["base"], arches: undefined })
+    : matrix.kernels;
+  const known = new Set(["base", ...Object.keys(matrix.variants), ...adhoc.map((a) => a.name)]);
+  const unknown = (f.variants ?? []).filter((v) => !known.has(v));
+  if (unknown.length) throw new InputError("--variant", `unknown variant ${unknown.join(", ")} (have: ${[...known].join(", ")})`);
+
   const jobs: JobSpec[] = [];
-  for (const kernel of kernels) for (const variant of variants) for (const arch of arches) jobs.push({ kernel, variant, arch, testcases });
+  for (const entry of entries) {
+    const kernel = await loadKernelSpec(entry.id);
+    const variants = [...entry.variants.map(variantNamed), ...adhoc].filter((v) => !f.variants || f.variants.includes(v.name));
+    const arches = (f.arches ?? entry.arches ?? matrix.arches) as Arch[];
+    for (const variant of variants) for (const arch of arches) jobs.push({ kernel, variant, arch, testcases });
+  }
   return jobs;
+}
+
+/** Relative cost of a job, for balancing shards: arm64 cross builds and guests run slower. */
+const weight = (j: JobSpec): number => (j.arch === "arm64" ? 1.3 : 1);
+
+/**
+ * Shard I of N: jobs dealt out longest-first to the least-loaded shard, ties to the lowest
+ * index. Deterministic, so N machines that each run one shard cover the matrix exactly once.
+ */
+export function shardJobs(jobs: JobSpec[], index: number, count: number): JobSpec[] {
+  const sorted = [...jobs].sort((a, b) => weight(b) - weight(a) || jobId(a).localeCompare(jobId(b)));
+  const load = new Array<number>(count).fill(0);
+  const mine = new Set<string>();
+  for (const j of sorted) {
+    let best = 0;
+    for (let s = 1; s < count; s++) if (load[s]! < load[best]!) best = s;
+    load[best]! += weight(j);
+    if (best === index - 1) mine.add(jobId(j));
+  }
+  return jobs.filter((j) => mine.has(jobId(j)));
+}
+
+export function parseShard(text: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || count < 1 || index < 1 || index > count) throw new InputError("--shard", `'${text}' is not I/N with 1 <= I <= N`);
+  return { index, count };
 }

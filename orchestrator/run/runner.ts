@@ -9,7 +9,7 @@ import type { SourceTree } from "../sources/index.ts";
 import { ResultsStore, hostFacts } from "../results/store.ts";
 import type { RunResults } from "../results/schema.ts";
 import type { AccelChoice } from "../qemu/accel.ts";
-import { progress } from "../util/log.ts";
+import { progress, startProgress, stopProgress } from "../util/log.ts";
 import type { Result } from "../util/result.ts";
 import { bootJob, prepareJob, failedJob, type JobContext, type JobOutcome } from "./job.ts";
 import { jobId, type JobSpec } from "./plan.ts";
@@ -26,8 +26,8 @@ export interface RunOptions {
   onJobDone?: (data: RunResults) => Promise<void>;
 }
 
-/** Guests: one per core pair of TCG threads, bounded by memory (each guest has 1 GiB). */
-export const defaultGuestConcurrency = (): number => Math.max(1, Math.min(Math.floor(cpus().length / 2), Math.floor(totalmem() / 2 ** 30 / 4)));
+/** Guests: one per core (a TCG guest keeps about one core busy), bounded by memory (1 GiB each, with room to spare). */
+export const defaultGuestConcurrency = (): number => Math.max(1, Math.min(cpus().length, Math.floor(totalmem() / 2 ** 30 / 4)));
 
 export async function runJobs(opts: RunOptions): Promise<RunResults> {
   const started = new Date();
@@ -83,7 +83,23 @@ export async function runJobs(opts: RunOptions): Promise<RunResults> {
     await opts.onJobDone?.(store.data);
   };
 
+  // Interrupted: what finished is already in results.json; write the report of it too
+  // (marked incomplete) before leaving. execa kills the builds and guests still running.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    void (async () => {
+      process.stderr.write(`\ncowlab: ${signal}: writing the partial results of ${store.data.kernels.length} finished job(s)\n`);
+      await store.flush();
+      await opts.onJobDone?.(store.data);
+      process.exit(130);
+    })();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  await startProgress(opts.jobs.map(jobId));
   await Promise.all(opts.jobs.map(runOne));
+  await stopProgress();
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
   await store.finish();
   return store.data;
 }

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { cachePath } from "../util/paths.ts";
 import { sha256FileCached } from "../util/hash.ts";
-import { buildDirAtomic, exists } from "../util/fsx.ts";
+import { buildDirAtomic, exists, markUsed } from "../util/fsx.ts";
 import { ok, labError, type Result } from "../util/result.ts";
 import type { SourceTree } from "./types.ts";
 
@@ -56,6 +56,7 @@ export async function debianSource(pkg: string): Promise<Result<SourceTree>> {
       return labError("source", `unpacking ${pkg} failed: ${(e as Error).message.split("\n")[0]}`);
     }
   }
+  await markUsed(dir);
   const version = await kernelVersion(dir);
   return ok({ dir, key, version, label: `${pkg} (${version})` });
 }

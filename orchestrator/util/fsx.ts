@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, readFile, writeFile, access } from "node:fs/promises";
+import { mkdir, rename, rm, readFile, writeFile, access, utimes } from "node:fs/promises";
 import { dirname } from "node:path";
 
 export async function exists(path: string): Promise<boolean> {
@@ -45,3 +45,9 @@ export async function buildDirAtomic(final: string, fill: (tmp: string) => Promi
 }
 
 export const tail = (text: string, lines: number): string => text.split("\n").slice(-lines).join("\n");
+
+/** Stamp a cache entry as used now: `cowlab cache prune` removes the least recently used. */
+export async function markUsed(path: string): Promise<void> {
+  const now = new Date();
+  await utimes(path, now, now).catch(() => undefined);
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { planMatrix, shardJobs, parseShard, jobId } from "../orchestrator/run/plan.ts";
+import { loadMatrix, Matrix } from "../orchestrator/config/matrix.ts";
+import { loadManifest } from "../orchestrator/config/testcases.ts";
+import { mergeResults } from "../orchestrator/results/merge.ts";
+import type { RunResults } from "../orchestrator/results/schema.ts";
+import { parseYaml } from "../orchestrator/config/yaml.ts";
+
+describe("the matrix", () => {
+  it("expands the default matrix: 3 kernels x 2 arches x the full suite", async () => {
+    const jobs = await planMatrix(await loadMatrix(), await loadManifest(), {});
+    const ids = jobs.map(jobId);
+    for (const k of ["5.10", "6.1", "6.12"]) for (const a of ["x86_64", "arm64"]) expect(ids).toContain(`${k}/base/${a}`);
+    expect(jobs[0]!.testcases.map((t) => t.id)).toEqual(["gup-after-fork", "gup-before-fork", "swap", "migration"]);
+  });
+
+  it("narrows by kernel, arch and tests", async () => {
+    const jobs = await planMatrix(await loadMatrix(), await loadManifest(), { kernels: ["6.1"], arches: ["arm64"], tests: "gup-*" });
+    expect(jobs.map(jobId)).toEqual(["6.1/base/arm64"]);
+    expect(jobs[0]!.testcases.map((t) => t.id)).toEqual(["gup-after-fork", "gup-before-fork"]);
+  });
+
+  it("rejects filters that match nothing, naming the flag", async () => {
+    await expect(planMatrix(await loadMatrix(), await loadManifest(), { tests: "nope*" })).rejects.toThrow(/--tests: 'nope\*' matches no testcase/);
+    await expect(planMatrix(await loadMatrix(), await loadManifest(), { variants: ["nope"] })).rejects.toThrow(/--variant: unknown variant nope/);
+  });
+
+  it("names file, line and field for a bad matrix", () => {
+    const text = "arches: [x86_64]\nkernels:\n  - id: '6.12'\n    arches: [riscv]\n";
+    expect(() => parseYaml(text, "kernels/matrix.yaml", Matrix)).toThrow(/matrix\.yaml:4: kernels\.0\.arches\.0: /);
+  });
+});
+
+describe("sharding", () => {
+  it("splits deterministically into disjoint, covering, balanced slices", async () => {
+    const jobs = await planMatrix(await loadMatrix(), await loadManifest(), {});
+    for (const n of [1, 2, 3, 4]) {
+      const shards = Array.from({ length: n }, (_, i) => shardJobs(jobs, i + 1, n).map(jobId));
+      expect(shards.flat().sort()).toEqual(jobs.map(jobId).sort());
+      expect(new Set(shards.flat()).size).toBe(jobs.length);
+      const sizes = shards.map((s) => s.length);
+      expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+      expect(Array.from({ length: n }, (_, i) => shardJobs(jobs, i + 1, n).map(jobId))).toEqual(shards);
+    }
+  });
+  it("parses I/N and rejects the rest", () => {
+    expect(parseShard("2/3")).toEqual({ index: 2, count: 3 });
+    for (const bad of ["0/3", "4/3", "1/0", "a/b", "2"]) expect(() => parseShard(bad)).toThrow(/--shard/);
+  });
+});
+
+const part = (id: string, jobs: string[]): RunResults => ({
+  schema_version: 1,
+  run: { id, started_at: `2026-01-01T00:00:0${id}Z`, finished_at: `2026-01-01T00:01:0${id}Z`, complete: true, seconds: 60, command: "c", shard: `${id}/2`, host: { hostname: "h", cores: 2, memory_gib: 24, qemu: "7.2", node: "v20" } },
+  kernels: jobs.map((job) => ({ job, kernel_spec: "6.12", variant: "base", arch: "x86_64", source: "", version: "6.12", release: "6.12", status: "ok" as const, reason: "", build: null, boot: null, seconds: 1 })),
+  results: jobs.map((job) => ({ job, kernel: "6.12", arch: "x86_64", variant: "base", testcase: "t", case: "c", family: "swap", status: "pass" as const, duration_ms: 1, reason: "" })),
+});
+
+describe("merging shards", () => {
+  it("joins jobs and results and spans the runs' times", () => {
+    const m = mergeResults([{ file: "a", data: part("1", ["b/x"]) }, { file: "b", data: part("2", ["a/y"]) }], "merge");
+    expect(m.kernels.map((k) => k.job)).toEqual(["a/y", "b/x"]);
+    expect(m.results).toHaveLength(2);
+    expect(m.run.started_at).toBe("2026-01-01T00:00:01Z");
+    expect(m.run.finished_at).toBe("2026-01-01T00:01:02Z");
+    expect(m.run.complete).toBe(true);
+  });
+  it("refuses overlapping shards, naming the file and job", () => {
+    expect(() => mergeResults([{ file: "a.json", data: part("1", ["j"]) }, { file: "b.json", data: part("2", ["j"]) }], "m")).toThrow(/b\.json: job j is also in a\.json/);
+  });
+});
