@@ -1,5 +1,6 @@
 // The static HTML report: one self-contained page per run, openable from disk.
 import type { CaseResult, KernelEntry, RunResults } from "../orchestrator/results/schema.ts";
+import { compareToBase } from "../orchestrator/results/compare.ts";
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
@@ -81,6 +82,29 @@ function skips(data: RunResults): string {
   return [...reasons].map(([why, where]) => `<details><summary>${where.length} × ${esc(why)}</summary><pre>${esc(where.join("\n"))}</pre></details>`).join("\n");
 }
 
+function seriesEffect(data: RunResults): string {
+  const changes = compareToBase(data.results);
+  const variants = [...new Set(data.kernels.filter((k) => k.variant !== "base").map((k) => `${k.kernel_spec} + ${k.variant}`))];
+  if (!variants.length) return "";
+  const rows = changes.map(
+    (c) => `<tr><td>${esc(c.kernel)} + ${esc(c.variant)}</td><td>${esc(c.arch)}</td><td>${esc(c.testcase)} / ${esc(c.case)}</td><td class="${c.base}">${c.base}</td><td class="${c.now}">${c.now}</td><td class="${c.kind === "regression" ? "fail" : c.kind === "fix" ? "pass" : "skip"}">${c.kind}</td><td>${esc(c.reason.split("\n")[0]!)}</td></tr>`,
+  );
+  const count = (k: string) => changes.filter((c) => c.kind === k).length;
+  return `<h2>What the series changed</h2><p class="meta">${variants.map(esc).join(", ")} against the base variant of the same kernel and arch: ${count("regression")} regressions, ${count("fix")} fixes, ${count("changed")} other changes.</p>
+${rows.length ? `<table><tr><th>variant</th><th>arch</th><th>case</th><th>base</th><th>variant</th><th>change</th><th>reason</th></tr>${rows.join("\n")}</table>` : "<p>No verdict changed.</p>"}`;
+}
+
+function bisection(data: RunResults): string {
+  const b = data.bisect;
+  if (!b) return "";
+  const rows = b.steps.map(
+    (s) => `<tr><td class="num">${s.position}</td><td class="${s.verdict === "bad" ? "fail" : s.verdict === "good" ? "pass" : "skip"}">${s.verdict}</td><td><code>${esc(s.label)}</code></td><td>${esc(s.subject)}</td><td>${esc(s.why)}</td><td class="num">${s.build_seconds ?? "–"}${s.build_cached ? " (cached)" : ""}</td><td class="num">${s.seconds}</td></tr>`,
+  );
+  return `<h2>Bisection</h2><p><b>${b.culprit ? `First ${b.find === "regression" ? "bad" : "fixing"} change: <code>${esc(b.culprit.label)}</code> ${esc(b.culprit.subject)}` : `No answer: ${esc(b.conclusion)}`}</b></p>
+<p class="meta">${esc(b.kind)} ${esc(b.target)} (${b.changes} changes) · ${esc(b.test)} / ${esc(b.cases)} · ${esc(b.kernel)} ${esc(b.arch)} · ${b.steps.length} steps in ${b.seconds} s</p>
+<table><tr><th>position</th><th>verdict</th><th>change</th><th>subject</th><th>why</th><th>build s</th><th>step s</th></tr>${rows.join("\n")}</table>`;
+}
+
 export function renderHtml(data: RunResults): string {
   const counts = data.results.reduce<Record<string, number>>((a, r) => ((a[statusLabel(r)] = (a[statusLabel(r)] ?? 0) + 1), a), {});
   const run = data.run;
@@ -90,7 +114,9 @@ export function renderHtml(data: RunResults): string {
 <p class="meta">run ${esc(run.id)} · ${run.complete ? `complete in ${run.seconds}s` : "<b>incomplete (interrupted or still running)</b>"}${run.shard ? ` · shard ${esc(run.shard)}` : ""} ·
 host ${esc(h.hostname)} (${h.cores} cores, ${h.memory_gib} GiB, QEMU ${esc(h.qemu)}, Node ${esc(h.node)})<br><code>${esc(run.command)}</code></p>
 <p class="legend">${Object.entries(counts).map(([s, n]) => `<span class="${s === "expected fail" ? "fail expected" : s}">${esc(s)}: ${n}</span>`).join(" ")}</p>
+${bisection(data)}
 <h2>Kernels</h2>${kernelsTable(data.kernels)}
+${seriesEffect(data)}
 <h2>Verdicts</h2><p class="meta">Hover a cell for the reason. <i>expected fail</i>: a known issue in testcases/manifest.yaml predicts it.</p>${matrixTable(data)}
 <h2>Failures, crashes, timeouts and errors</h2>${problems(data)}
 <h2>Skips and why</h2>${skips(data)}

@@ -1,4 +1,73 @@
-import type { Command } from "commander";
+import { resolve } from "node:path";
+import { Option, type Command } from "commander";
+import { loadKernelSpec } from "../config/kernels.ts";
+import { ARCHES, type Arch } from "../config/machines.ts";
+import { loadManifest } from "../config/testcases.ts";
+import { resolveSource } from "../sources/index.ts";
+import { InputError } from "../util/result.ts";
+import { setQuiet } from "../util/log.ts";
+import { withLock } from "../util/lock.ts";
+import { cachePath } from "../util/paths.ts";
+import { runBisection } from "./driver.ts";
+import { gitTarget, seriesTarget } from "./targets.ts";
+import type { RunResults } from "../results/schema.ts";
 
-/** `cowlab bisect` is registered here; the bisection itself lives beside it. */
-export function registerBisect(_program: Command): void {}
+interface BisectCliOptions {
+  kernel: string;
+  series?: string;
+  repo?: string;
+  good?: string;
+  bad?: string;
+  test: string;
+  case: string;
+  arch: Arch;
+  find: "regression" | "fix";
+  out: string;
+  json?: boolean;
+}
+
+export function bisectLog(d: NonNullable<RunResults["bisect"]>): string {
+  const lines = d.steps.map((s) => `${String(s.position).padStart(3)} ${s.verdict.padEnd(4)} ${s.label}  ${s.subject}\n      ${s.why}; build ${s.build_seconds ?? "-"} s${s.build_cached ? " (cached)" : ""}, step ${s.seconds} s`);
+  return [`# bisect ${d.kind} ${d.target} (${d.changes} changes) for ${d.test}/${d.cases} on ${d.kernel} ${d.arch}, looking for the first ${d.find === "regression" ? "failure" : "fix"}`, ...lines, `# ${d.culprit ? "first bad" : "no answer"}: ${d.conclusion} (${d.steps.length} steps, ${d.seconds} s)`].join("\n");
+}
+
+export function registerBisect(program: Command): void {
+  program
+    .command("bisect")
+    .description("find the patch of a series (--series) or the commit of a git tree (--repo --good --bad) that changed a test's verdict")
+    .option("-k, --kernel <id>", "kernel spec: the base for --series; the fragments for --repo", "6.12")
+    .option("-s, --series <dir>", "patch series on top of the kernel (directory, quilt series file or mbox)")
+    .option("--repo <dir>", "local git tree to bisect")
+    .option("--good <rev>", "revision where the test behaves as before (with --repo)")
+    .option("--bad <rev>", "revision where it does not (with --repo)")
+    .requiredOption("-t, --test <id>", "testcase id from testcases/manifest.yaml")
+    .option("-c, --case <glob>", "cases of the testcase that decide (glob)", "*")
+    .addOption(new Option("-a, --arch <arch>", "guest architecture").choices([...ARCHES]).default("x86_64"))
+    .addOption(new Option("--find <what>", "regression: first change after which the cases fail; fix: first after which they pass").choices(["regression", "fix"]).default("regression"))
+    .option("-o, --out <dir>", "run folder", "reports/bisect")
+    .option("--json", "print results.json (with its bisect section) to stdout")
+    .action(async (o: BisectCliOptions) => {
+      if (!!o.series === !!o.repo) throw new InputError("cowlab bisect", "give either --series DIR or --repo DIR --good REV --bad REV");
+      if (o.repo && (!o.good || !o.bad)) throw new InputError("cowlab bisect", "--repo needs --good REV and --bad REV");
+      const manifest = await loadManifest();
+      if (!manifest.testcases.some((t) => t.id === o.test)) throw new InputError("--test", `no testcase '${o.test}' in testcases/manifest.yaml`);
+      const spec = await loadKernelSpec(o.kernel);
+      let target;
+      let kernel = spec;
+      if (o.series) {
+        const base = await resolveSource(spec.source);
+        if (!base.ok) throw new InputError(o.kernel, base.error.message);
+        target = await seriesTarget(base.value, o.series, o.arch);
+      } else {
+        target = await gitTarget(o.repo!, o.good!, o.bad!, o.arch);
+        kernel = { ...spec, id: `git`, source: { kind: "git", repo: resolve(o.repo!), rev: o.bad! } };
+      }
+      if (o.json) setQuiet(true);
+      const data = await withLock(cachePath("bisect", `${target.workKey}-${o.arch}`), () =>
+        runBisection(target, { kernel, arch: o.arch, manifest, test: o.test, cases: o.case, find: o.find, outDir: resolve(o.out), command: `cowlab ${process.argv.slice(2).join(" ")}` }),
+      );
+      if (o.json) process.stdout.write(JSON.stringify(data, null, 2) + "\n");
+      else process.stderr.write(`${bisectLog(data.bisect!)}\nreport: ${resolve(o.out)}/index.html\n`);
+      process.exitCode = data.bisect!.culprit ? 0 : 1;
+    });
+}

@@ -40,6 +40,9 @@ export interface KernelBuild {
   config_sha256: string;
   log: string;
   image_sha256: string;
+  /** what was built from, so the build can be replayed by hand (and by bench/matrix) */
+  source_dir: string;
+  fragment_files: string[];
 }
 
 export interface BuildFailure {
@@ -150,6 +153,8 @@ async function buildLocked(req: BuildRequest, key: string, dir: string): Promise
     config_sha256: sha256(finalConfig),
     log,
     image_sha256: await sha256File(image),
+    source_dir: req.source.dir,
+    fragment_files: fragmentFiles,
   };
   await writeFileAtomic(meta, JSON.stringify(result, null, 2));
   return ok(result);

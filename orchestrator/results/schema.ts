@@ -88,11 +88,39 @@ export const RunInfo = z.strictObject({
   }),
 });
 
+export const Bisection = z.strictObject({
+  kind: z.enum(["series", "git"]),
+  target: z.string().describe("the series directory or the git repository"),
+  kernel: z.string(),
+  arch: z.string(),
+  test: z.string(),
+  cases: z.string().describe("glob over the testcase's case names"),
+  find: z.enum(["regression", "fix"]),
+  changes: z.number().describe("patches or commits in the range"),
+  culprit: z.strictObject({ position: z.number(), label: z.string(), subject: z.string() }).nullable(),
+  conclusion: z.string(),
+  steps: z.array(
+    z.strictObject({
+      position: z.number().describe("0 = base, k = the k-th change applied"),
+      label: z.string(),
+      subject: z.string(),
+      verdict: z.enum(["good", "bad", "skip"]),
+      why: z.string(),
+      build_seconds: z.number().nullable(),
+      build_cached: z.boolean().nullable(),
+      boot_seconds: z.number().nullable(),
+      seconds: z.number(),
+    }),
+  ),
+  seconds: z.number(),
+});
+
 export const RunResults = z.strictObject({
   schema_version: z.literal(1),
   run: RunInfo,
   kernels: z.array(KernelEntry),
   results: z.array(CaseResult),
+  bisect: Bisection.optional().describe("present when the run was a bisection"),
 });
 export type RunResults = z.infer<typeof RunResults>;
 export type RunInfo = z.infer<typeof RunInfo>;

@@ -27,6 +27,8 @@ export interface JobContext {
   /** shared so that two arches of one kernel unpack its source once */
   source: (spec: JobSpec) => Promise<Result<SourceTree, SourceFailure>>;
   progress: (stage: string, detail?: string) => void;
+  /** one object directory reused across builds (bisection: each step is incremental) */
+  objDir?: string;
 }
 
 export interface Prepared {
@@ -92,7 +94,12 @@ export async function prepareJob(spec: JobSpec, machine: MachineProfile, ctx: Jo
   const base = { source: source.value.label, version: source.value.version };
 
   ctx.progress("build", `${source.value.version} ${spec.arch}`);
-  const build = await buildKernel({ source: source.value, machine, fragments: [...spec.kernel.fragments, ...spec.variant.fragments] });
+  const build = await buildKernel({
+    source: source.value,
+    machine,
+    fragments: [...spec.kernel.fragments, ...spec.variant.fragments],
+    ...(ctx.objDir ? { objDir: ctx.objDir } : {}),
+  });
   if (!build.ok) {
     return { ok: false, error: failedJob(spec, started, "build-error", [build.error.message, build.error.logTail].filter(Boolean).join("\n"), { ...base, build: null }) };
   }

@@ -1,0 +1,34 @@
+// What a series changed: each variant's verdicts against the base variant of the same
+// kernel and arch, sorted into regressions, fixes and other changes (SQUAD-style).
+import type { CaseResult, Status } from "./schema.ts";
+
+export type ChangeKind = "regression" | "fix" | "changed";
+
+export interface VerdictChange {
+  kernel: string;
+  arch: string;
+  variant: string;
+  testcase: string;
+  case: string;
+  base: Status;
+  now: Status;
+  kind: ChangeKind;
+  reason: string;
+}
+
+const BAD: Status[] = ["fail", "crash", "timeout"];
+
+export function compareToBase(results: CaseResult[]): VerdictChange[] {
+  const spec = (r: CaseResult): string => r.job.split("/")[0]!;
+  const key = (r: CaseResult): string => [spec(r), r.arch, r.testcase, r.case].join("\u0000");
+  const base = new Map(results.filter((r) => r.variant === "base").map((r) => [key(r), r]));
+  const changes: VerdictChange[] = [];
+  for (const r of results) {
+    if (r.variant === "base") continue;
+    const b = base.get(key(r));
+    if (!b || b.status === r.status) continue;
+    const kind: ChangeKind = b.status === "pass" && BAD.includes(r.status) ? "regression" : BAD.includes(b.status) && r.status === "pass" ? "fix" : "changed";
+    changes.push({ kernel: spec(r), arch: r.arch, variant: r.variant, testcase: r.testcase, case: r.case, base: b.status, now: r.status, kind, reason: r.reason });
+  }
+  return changes;
+}
