@@ -11,7 +11,8 @@ import { readResults, writeReport } from "./report/index.ts";
 import { mergeResults } from "./results/merge.ts";
 import type { RunResults } from "./results/schema.ts";
 import { listCache, pruneCache, parseSize, humanBytes } from "./cache/index.ts";
-import { writeFileAtomic } from "./util/fsx.ts";
+import { exists, writeFileAtomic } from "./util/fsx.ts";
+import { cp } from "node:fs/promises";
 import { InputError } from "./util/result.ts";
 import { setQuiet } from "./util/log.ts";
 import { registerBisect } from "./bisect/cli.ts";
@@ -138,6 +139,11 @@ program
     const parts = await Promise.all(files.map(async (file) => ({ file, data: await readResults(file) })));
     const merged = mergeResults(parts, `cowlab merge ${files.join(" ")}`);
     const out = resolve(opts.out);
+    // Bring each shard's guest folders along, so console links and rerun.sh keep working.
+    for (const f of files) {
+      const guests = resolve(f, "..", "guests");
+      if ((await exists(guests)) && resolve(out, "guests") !== guests) await cp(guests, resolve(out, "guests"), { recursive: true });
+    }
     await writeFileAtomic(`${out}/results.json`, JSON.stringify(merged, null, 2));
     const path = await writeReport(merged, out);
     if (opts.json) process.stdout.write(JSON.stringify(merged, null, 2) + "\n");

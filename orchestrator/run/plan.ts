@@ -74,6 +74,7 @@ export async function planMatrix(matrix: Matrix, manifest: Manifest, f: Filters)
   const jobs: JobSpec[] = [];
   for (const entry of entries) {
     const kernel = await loadKernelSpec(entry.id);
+    if (kernel.unavailable) throw new InputError(`kernels/specs/${kernel.id}.yaml`, `cannot run here: ${kernel.unavailable.trim()}`);
     const variants = [...entry.variants.map(variantNamed), ...adhoc].filter((v) => !f.variants || f.variants.includes(v.name));
     const arches = (f.arches ?? entry.arches ?? matrix.arches) as Arch[];
     for (const variant of variants) for (const arch of arches) jobs.push({ kernel, variant, arch, testcases });
