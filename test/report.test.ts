@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { renderHtml } from "../reports/render.ts";
+import type { CaseResult, KernelEntry, RunResults } from "../orchestrator/results/schema.ts";
+
+const entry = (job: string): KernelEntry => {
+  const [spec, variant, arch] = job.split("/") as [string, string, string];
+  return { job, kernel_spec: spec, variant, arch, source: "s", version: "6.12.117", release: "6.12.117", status: "ok", reason: "", build: null, boot: null, seconds: 1 };
+};
+const res = (job: string, name: string, status: CaseResult["status"], extra: Partial<CaseResult> = {}): CaseResult => {
+  const [, variant, arch] = job.split("/") as [string, string, string];
+  return { job, kernel: "6.12.117", arch, variant, testcase: "swap", case: name, family: "swap", status, duration_ms: 3, reason: status === "pass" ? "" : "pin <misses> the write", ...extra };
+};
+
+const data: RunResults = {
+  schema_version: 1,
+  run: { id: "r1", started_at: "2026-01-01T00:00:00Z", finished_at: null, complete: false, seconds: null, command: "cowlab run", shard: null, host: { hostname: "h", cores: 2, memory_gib: 24, qemu: "7.2", node: "v20" } },
+  kernels: [entry("6.12/base/x86_64"), entry("6.12/off/x86_64")],
+  results: [
+    res("6.12/base/x86_64", "rw-pin-ro-remap-base", "pass"),
+    res("6.12/off/x86_64", "rw-pin-ro-remap-base", "fail"),
+    res("6.12/base/x86_64", "vmsplice-child-hugetlb", "fail", { expected: { reason: "hugetlb", fixed_in: "never" } }),
+    res("6.12/off/x86_64", "vmsplice-child-hugetlb", "fail", { expected: { reason: "hugetlb" } }),
+  ],
+};
+
+describe("HTML report", () => {
+  const html = renderHtml(data);
+  it("shows one column per job and one row per case, statuses as classes", () => {
+    expect(html).toContain("<th>6.12/base/x86_64</th><th>6.12/off/x86_64</th>");
+    expect(html).toMatch(/<td class="cell fail" title="pin &lt;misses&gt; the write">fail/);
+  });
+  it("tells expected failures apart from new ones and escapes reasons", () => {
+    expect(html).toContain("expected fail");
+    expect(html).not.toContain("<misses>");
+  });
+  it("flags an incomplete run", () => {
+    expect(html).toContain("incomplete (interrupted or still running)");
+  });
+  it("lists what the series changed against base", () => {
+    expect(html).toContain("What the series changed");
+    expect(html).toMatch(/6\.12 \+ off<\/td><td>x86_64<\/td><td>swap \/ rw-pin-ro-remap-base<\/td><td class="pass">pass<\/td><td class="fail">fail<\/td><td class="fail">regression/);
+  });
+});
