@@ -11,6 +11,8 @@ describe("the matrix", () => {
     const jobs = await planMatrix(await loadMatrix(), await loadManifest(), {});
     const ids = jobs.map(jobId);
     for (const k of ["5.10", "6.1", "6.12"]) for (const a of ["x86_64", "arm64"]) expect(ids).toContain(`${k}/base/${a}`);
+    for (const a of ["x86_64", "arm64"]) expect(ids).toContain(`6.12/anon-exclusive-off/${a}`);
+    expect(jobs.find((j) => j.variant.name === "anon-exclusive-off")!.variant.series).toMatch(/kernels\/series\/anon-exclusive-off$/);
     expect(jobs[0]!.testcases.map((t) => t.id)).toEqual(["gup-after-fork", "gup-before-fork", "swap", "migration"]);
   });
 
