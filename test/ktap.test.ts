@@ -90,6 +90,11 @@ ok 1 base
     expect(c.results[1]!.reason).toMatch(/^BUG: unable to handle page fault/);
   });
 
+  it("does not count a plain pr_warn starting with WARNING: as a kernel fault", () => {
+    const console = "[ 0.4] WARNING: workqueue cpumask: online intersect > possible intersect\n# cowlab-begin alpha\n1..1\nok 1 base\n# cowlab-end alpha rc=0 ms=5\n# cowlab-done\n";
+    expect(classifyGuest(id, [tc("alpha")], { console, ending: "exited", exitCode: 0 }).reports).toEqual([]);
+  });
+
   it("does not mistake a reproducer printing BUG: for a kernel report", () => {
     const console = "# cowlab-begin alpha\nKTAP version 1\n1..1\n# BUG: this is the test talking\nnot ok 1 base\n# cowlab-end alpha rc=1 ms=5\n# cowlab-done\n";
     const c = classifyGuest(id, [tc("alpha")], { console, ending: "exited", exitCode: 0 });
@@ -106,11 +111,11 @@ ok 1 base
   });
 
   it("keeps a known-harmless kernel report without letting it judge", () => {
-    const console = "[ 0.4] WARNING: workqueue cpumask: online intersect > possible intersect\n# cowlab-setup uname=6.1.192\n# cowlab-begin alpha\n1..1\nok 1 base\n# cowlab-end alpha rc=0 ms=5\n# cowlab-done\n";
-    const known = [{ title: "workqueue cpumask", kernels: "6.1", reason: "boot-time quirk" }];
+    const console = "[ 0.4] WARNING: CPU: 0 PID: 1 at kernel/workqueue.c:10 wq_init+0x1/0x2\n# cowlab-setup uname=6.1.192\n# cowlab-begin alpha\n1..1\nok 1 base\n# cowlab-end alpha rc=0 ms=5\n# cowlab-done\n";
+    const known = [{ title: "kernel/workqueue.c", kernels: "6.1", reason: "boot-time quirk" }];
     const c = classifyGuest(id, [tc("alpha")], { console, ending: "exited", exitCode: 0 }, known);
     expect(c.guestStatus).toBe("ok");
-    expect(c.reports).toEqual([{ title: "WARNING: workqueue cpumask: online intersect > possible intersect", line: 0, known: "boot-time quirk" }]);
+    expect(c.reports).toEqual([{ title: "WARNING: CPU: 0 PID: 1 at kernel/workqueue.c:10 wq_init+0x1/0x2", line: 0, known: "boot-time quirk" }]);
     const unknown = classifyGuest({ ...id, kernel: "6.12.1" }, [tc("alpha")], { console: console.replace("6.1.192", "6.12.1"), ending: "exited", exitCode: 0 }, known);
     expect(unknown.guestStatus).toBe("crash");
   });

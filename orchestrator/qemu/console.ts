@@ -19,8 +19,10 @@ const OOPSES: { re: RegExp; title: (m: RegExpExecArray) => string }[] = [
   { re: /(kernel BUG at \S+)/, title: (m) => m[1]! },
   { re: /(BUG: (?:unable to handle|KASAN|KFENCE|soft lockup|scheduling while atomic|sleeping function|Bad page|Bad rss)[^\n]*)/, title: (m) => m[1]! },
   { re: /(BUG: [^\n]*)/, title: (m) => m[1]! },
+  // WARN() splats and lockdep/RCU debugging reports; plain pr_warn("WARNING: ...") lines
+  // (e.g. the workqueue cpumask notice at boot) are not kernel faults.
   { re: /(WARNING: (?:CPU: \d+ PID: \d+ )?at [^\n]*)/, title: (m) => m[1]! },
-  { re: /(WARNING: [^\n]*)/, title: (m) => m[1]! },
+  { re: /(WARNING: (?:possible|suspicious|inconsistent|bad unlock|held lock|lock held|nested lock|kernel stack)[^\n]*)/, title: (m) => m[1]! },
   { re: /(general protection fault[^\n]*)/, title: (m) => m[1]! },
   { re: /(Internal error: [^\n]*)/, title: (m) => m[1]! },
   { re: /(Unable to handle kernel [^\n]*)/, title: (m) => m[1]! },
