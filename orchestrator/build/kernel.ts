@@ -1,5 +1,5 @@
-import { mkdir, readFile, writeFile, stat } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { copyFile, mkdir, readFile, writeFile, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { cpus } from "node:os";
 import { execa } from "execa";
 import type { MachineProfile } from "../config/machines.ts";
@@ -140,7 +140,10 @@ async function buildLocked(req: BuildRequest, key: string, dir: string): Promise
   if (built) return err(built);
 
   const release = (await execa("make", ["-s", ...mk, "kernelrelease"], { cwd: req.source.dir, reject: false })).stdout.trim();
-  const image = join(objDir, req.machine.image);
+  // The entry keeps its own copy of the image: a shared object directory (bisection) is
+  // rebuilt by the next step, and the entry must stay valid after that.
+  const image = join(dir, basename(req.machine.image));
+  await copyFile(join(objDir, req.machine.image), image);
   const result: KernelBuild = {
     key,
     dir,
