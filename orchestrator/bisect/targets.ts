@@ -19,11 +19,19 @@ export async function seriesTarget(base: SourceTree, seriesPath: string, arch: s
   const patches: Patch[] = await readSeries(seriesPath);
   const workKey = `series-${base.key}-${seriesKey(patches)}`;
   const tree = cachePath("bisect", `${workKey}-${arch}`, "tree");
-  if (!(await exists(join(tree, STATE)))) {
+  // A fresh hard-linked copy of the base; also the way out of a tree left half-patched by an
+  // interrupted bisection or a patch that did not apply.
+  const reset = async (): Promise<void> => {
+    await execa("rm", ["-rf", tree]);
     await mkdir(tree, { recursive: true });
     await execa("cp", ["-al", `${base.dir}/.`, tree]);
     await writeFile(join(tree, STATE), "0\n");
-  }
+  };
+  const applied = async (): Promise<number | undefined> => {
+    const m = /^(\d+)\n$/.exec(await readFile(join(tree, STATE), "utf8").catch(() => ""));
+    return m ? Number(m[1]) : undefined;
+  };
+  if ((await applied()) === undefined) await reset();
   return {
     kind: "series",
     target: resolve(seriesPath),
@@ -31,7 +39,12 @@ export async function seriesTarget(base: SourceTree, seriesPath: string, arch: s
     workKey,
     describe: (k) => (k === 0 ? { label: "base", subject: base.label } : { label: patches[k - 1]!.name, subject: patches[k - 1]!.subject }),
     checkout: async (k): Promise<Result<SourceTree, string>> => {
-      const now = Number((await readFile(join(tree, STATE), "utf8")).trim());
+      let now = await applied();
+      if (now === undefined) {
+        await reset();
+        now = 0;
+      }
+      await writeFile(join(tree, STATE), "moving\n");
       // Forward: apply the patches between; backward: revert them, newest first.
       const failure = k >= now ? await applyPatches(tree, patches.slice(now, k)) : await applyPatches(tree, patches.slice(k, now), true);
       if (failure) return err(`${failure.message}\n${failure.detail}`);
