@@ -20,9 +20,13 @@ describe("kernel version ranges", () => {
   });
   it("matches known issues by testcase, case glob, kernel range and arch", () => {
     const issues = [{ testcase: "t", cases: ["*-thp"], kernels: "<5.19", arches: ["x86_64"], reason: "r" }];
-    expect(knownIssueFor({ testcase: "t", case: "vmsplice-child-thp", kernel: "5.10.262", arch: "x86_64" }, issues)).toBeDefined();
-    expect(knownIssueFor({ testcase: "t", case: "vmsplice-child-thp", kernel: "5.10.262", arch: "arm64" }, issues)).toBeUndefined();
-    expect(knownIssueFor({ testcase: "t", case: "vmsplice-child-base", kernel: "5.10.262", arch: "x86_64" }, issues)).toBeUndefined();
-    expect(knownIssueFor({ testcase: "t", case: "vmsplice-child-thp", kernel: "6.1.0", arch: "x86_64" }, issues)).toBeUndefined();
+    const r = { testcase: "t", case: "vmsplice-child-thp", kernel: "5.10.262", arch: "x86_64", variant: "base" };
+    expect(knownIssueFor(r, issues)).toBeDefined();
+    expect(knownIssueFor({ ...r, arch: "arm64" }, issues)).toBeUndefined();
+    expect(knownIssueFor({ ...r, case: "vmsplice-child-base" }, issues)).toBeUndefined();
+    expect(knownIssueFor({ ...r, kernel: "6.1.0" }, issues)).toBeUndefined();
+    const ablation = [{ testcase: "t", cases: ["*"], kernels: ">=6.12", variants: ["anon-exclusive-off"], reason: "ablation" }];
+    expect(knownIssueFor({ ...r, kernel: "6.12.117", variant: "anon-exclusive-off" }, ablation)).toBeDefined();
+    expect(knownIssueFor({ ...r, kernel: "6.12.117" }, ablation)).toBeUndefined();
   });
 });

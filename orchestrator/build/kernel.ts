@@ -92,6 +92,7 @@ async function buildLocked(req: BuildRequest, key: string, dir: string): Promise
 
   const objDir = req.objDir ?? join(dir, "obj");
   const log = join(dir, "build.log");
+  await mkdir(dir, { recursive: true });
   await mkdir(objDir, { recursive: true });
   await writeFile(log, "");
   const started = Date.now();

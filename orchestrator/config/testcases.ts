@@ -31,6 +31,8 @@ export const KnownIssue = z.strictObject({
   cases: z.array(z.string()).min(1),
   kernels: z.string(),
   arches: z.array(z.string()).optional(),
+  /** variants it applies to (default: every variant) — e.g. an ablation series */
+  variants: z.array(z.string()).optional(),
   reason: z.string(),
   fixed_in: z.string().optional(),
 });
