@@ -16,7 +16,7 @@ let exitCode: number | undefined;
 describe("6.12 built, booted and tested on both arches", () => {
   beforeAll(async () => {
     out = await mkdtemp(join(tmpdir(), "cowlab-it-"));
-    const r = await execa("node", [repoPath("bin", "cowlab.js"), "run", "--kernel", "6.12", "--tests", "gup-after-fork", "--out", out, "--json"], { reject: false, timeout: 40 * 60_000 });
+    const r = await execa("node", [repoPath("bin", "cowlab.js"), "run", "--kernel", "6.12", "--variant", "base", "--tests", "gup-after-fork", "--out", out, "--json"], { reject: false, timeout: 40 * 60_000 });
     exitCode = r.exitCode;
     if (!r.stdout) throw new Error(`cowlab run printed no results (exit ${r.exitCode}):\n${r.stderr}`);
     data = RunResults.parse(JSON.parse(r.stdout));
