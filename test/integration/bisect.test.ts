@@ -38,7 +38,8 @@ async function gitTree(): Promise<string> {
   await execa("cp", ["-al", `${src.value.dir}/.`, repo]);
   const git = (args: string[]) => execa("git", ["-C", repo, "-c", "user.name=cowlab", "-c", "user.email=cowlab@localhost", ...args]);
   await git(["init", "-q"]);
-  await git(["add", "-A"]);
+  // -f: the Debian source tree ships a .gitignore that ignores everything at the top level.
+  await git(["add", "-A", "-f"]);
   await git(["commit", "-q", "-m", `Debian ${src.value.label}`]);
   await git(["tag", "base"]);
   const patches = (await readdir(SERIES)).filter((f) => f.endsWith(".patch")).sort().map((f) => join(SERIES, f));
