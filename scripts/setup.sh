@@ -17,11 +17,14 @@ APT_PACKAGES=(
 need_root() { [ "$(id -u)" = 0 ] || { echo "setup: run as root (apt-get install is needed)" >&2; exit 2; }; }
 
 apt_ready() {
-  local p
+  local p status policy
   for p in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || return 1
+    # Capture first: with pipefail, grep -q closing the pipe early can fail the pipeline.
+    status=$(dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null || true)
+    [[ "$status" == *"install ok installed"* ]] || return 1
   done
-  apt-cache policy linux-source-5.10 2>/dev/null | grep -q 'Candidate: [0-9]' || return 1
+  policy=$(apt-cache policy linux-source-5.10 2>/dev/null || true)
+  [[ "$policy" == *"Candidate: "[0-9]* ]] || return 1
 }
 
 if ! apt_ready; then
