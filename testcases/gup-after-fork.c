@@ -183,6 +183,24 @@ static int child_vmsplice(char *mem, size_t size, struct mm_comm *comm, char *ms
 	return C_OK;
 }
 
+/*
+ * Fork the case's helper child once its allocations (setup_ok) and the handshake pipes are
+ * ready. Reports ERROR and returns -1 when either step fails.
+ */
+static pid_t fork_case_child(bool setup_ok, struct mm_comm *comm)
+{
+	pid_t pid;
+
+	if (!setup_ok || mm_comm_setup(comm)) {
+		ktap_error("setup failed: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0)
+		ktap_error("fork() failed: %s", strerror(errno));
+	return pid;
+}
+
 static void test_cow_in_parent(struct mm_region *r, bool do_mprotect, bool vmsplice_child)
 {
 	struct mm_comm comm;
@@ -190,15 +208,9 @@ static void test_cow_in_parent(struct mm_region *r, bool do_mprotect, bool vmspl
 	pid_t pid;
 	int ret;
 
-	if (!msg || mm_comm_setup(&comm)) {
-		ktap_error("setup failed: %s", strerror(errno));
+	pid = fork_case_child(msg != NULL, &comm);
+	if (pid < 0)
 		return;
-	}
-	pid = fork();
-	if (pid < 0) {
-		ktap_error("fork() failed: %s", strerror(errno));
-		return;
-	}
 	if (pid == 0) {
 		ktap_child_init();
 		_exit(vmsplice_child ? child_vmsplice(r->mem, r->size, &comm, msg)
@@ -342,15 +354,9 @@ static void test_ro_pin(struct mm_region *r, bool previously_shared, int gup_fd)
 	pid_t pid;
 	int st, pinned = 0;
 
-	if (!exp || !snap || !msg || mm_comm_setup(&comm)) {
-		ktap_error("setup failed: %s", strerror(errno));
+	pid = fork_case_child(exp && snap && msg, &comm);
+	if (pid < 0)
 		return;
-	}
-	pid = fork();
-	if (pid < 0) {
-		ktap_error("fork() failed: %s", strerror(errno));
-		return;
-	}
 	if (pid == 0) {
 		ktap_child_init();
 		mm_signal(comm.child_ready[1]);
