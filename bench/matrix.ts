@@ -3,8 +3,9 @@
 //
 //   npm run bench:matrix -- [--cold] [--bare] [cowlab run filters, e.g. --kernel 6.12]
 //
-// --cold  builds into a fresh cache that shares only the downloaded debs (sources already
-//         downloaded, as the target says), so every unpack and build is paid again.
+// --cold  builds into a fresh cache that shares only the sources (downloaded debs and their
+//         unpacked trees, as the target says: "sources already downloaded"), so every
+//         build, reproducer and initramfs is paid again.
 // --bare  reruns each build's make steps in a scratch O= directory and each guest's
 //         rerun.sh, one at a time, and compares their sum with the orchestrator's wall time.
 import { mkdtemp, mkdir, symlink, readFile, rm } from "node:fs/promises";
@@ -37,6 +38,7 @@ if (cold) {
   const fresh = join(root, "cache");
   await mkdir(fresh, { recursive: true });
   await symlink(join(cacheRoot(), "debs"), join(fresh, "debs"));
+  await symlink(join(cacheRoot(), "src"), join(fresh, "src"));
   env = { COWLAB_CACHE: fresh };
 }
 

@@ -69,6 +69,9 @@ export async function runJobs(opts: RunOptions): Promise<RunResults> {
       progress: (stage, detail = "") => progress(id, stage, detail),
     };
     let outcome: JobOutcome;
+    // Start fetching and unpacking the source now, outside the build queue: the next
+    // kernel's tree unpacks while the current one compiles.
+    void source(spec);
     try {
       const machine = await loadMachine(spec.arch);
       const prepared = await builds.add(() => prepareJob(spec, machine, ctx, t0));
