@@ -71,7 +71,7 @@ export async function runJobs(opts: RunOptions): Promise<RunResults> {
     let outcome: JobOutcome;
     // Start fetching and unpacking the source now, outside the build queue: the next
     // kernel's tree unpacks while the current one compiles.
-    void source(spec);
+    source(spec).catch(() => undefined); // a failure surfaces in prepareJob, which awaits the same promise
     try {
       const machine = await loadMachine(spec.arch);
       const prepared = await builds.add(() => prepareJob(spec, machine, ctx, t0));
