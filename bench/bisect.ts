@@ -1,16 +1,17 @@
 // bench/bisect: wall time of a series bisection of kernels/series/cow-breakers and each
 // step's incremental build against a cold build of the same kernel.
 //
-//   npm run bench:bisect -- [--test gup-before-fork] [--case GLOB] [--fresh]
+//   npm run bench:bisect -- [--test gup-before-fork] [--case GLOB]
 //
-// --fresh removes the bisection's reused object directory first, so the first step is a
-// cold build (the figure the incremental steps are compared with).
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+// Runs in a fresh cache that shares only the sources (debs and unpacked trees), so the first
+// step is a cold build — the figure the incremental steps are compared with.
+import { mkdir, mkdtemp, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { RunResults } from "../orchestrator/results/schema.ts";
 import { cachePath, repoPath } from "../orchestrator/util/paths.ts";
+
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(name);
@@ -19,15 +20,12 @@ const arg = (name: string, dflt: string): string => {
 const test = arg("--test", "gup-before-fork");
 const cases = arg("--case", test === "gup-before-fork" ? "iouring-fork-parent-write-base" : "*");
 
-if (process.argv.includes("--fresh")) {
-  for (const d of await readdir(cachePath("bisect")).catch(() => [] as string[])) {
-    if (d.startsWith("series-") && d.endsWith("-x86_64")) await rm(join(cachePath("bisect"), d, "obj"), { recursive: true, force: true });
-  }
-}
-
 const out = await mkdtemp(join(tmpdir(), "cowlab-bench-bisect-"));
+const fresh = join(out, "cache");
+await mkdir(fresh);
+for (const shared of ["debs", "src"]) await symlink(cachePath(shared), join(fresh, shared));
 const t = performance.now();
-const r = await execa("node", [repoPath("bin", "cowlab.js"), "bisect", "--kernel", "6.12", "--series", repoPath("kernels/series/cow-breakers"), "--test", test, "--case", cases, "--arch", "x86_64", "--out", out, "--json"], { reject: false, env: { ...process.env, CI: "1" } });
+const r = await execa("node", [repoPath("bin", "cowlab.js"), "bisect", "--kernel", "6.12", "--series", repoPath("kernels/series/cow-breakers"), "--test", test, "--case", cases, "--arch", "x86_64", "--out", out, "--json"], { reject: false, env: { ...process.env, CI: "1", COWLAB_CACHE: fresh } });
 const wall = (performance.now() - t) / 1000;
 const b = RunResults.parse(JSON.parse(r.stdout)).bisect!;
 
@@ -36,7 +34,7 @@ for (const s of b.steps) console.log(`  position ${s.position} ${s.verdict.padEn
 const builds = b.steps.map((s) => s.build_seconds ?? 0);
 const cold = builds[0]!;
 const incremental = builds.slice(1);
-console.log(`first step build ${cold} s${process.argv.includes("--fresh") ? " (cold: fresh object directory)" : " (object directory reused from earlier bisections; run with --fresh for a cold figure)"}`);
+console.log(`first step build ${cold} s (cold: fresh cache, sources shared)`);
 if (incremental.length) {
   console.log(`incremental steps: max ${Math.max(...incremental)} s, mean ${(incremental.reduce((a, x) => a + x, 0) / incremental.length).toFixed(1)} s (target < 45 s each); ratio max incremental / first ${(Math.max(...incremental) / cold).toFixed(2)}`);
 }
