@@ -1,6 +1,7 @@
 // The static HTML report: one self-contained page per run, openable from disk.
 import type { CaseResult, KernelEntry, RunResults } from "../orchestrator/results/schema.ts";
 import { compareToBase } from "../orchestrator/results/compare.ts";
+import { compareVersions } from "../orchestrator/results/versions.ts";
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
@@ -90,7 +91,7 @@ function seriesEffect(data: RunResults): string {
     (c) => `<tr><td>${esc(c.kernel)} + ${esc(c.variant)}</td><td>${esc(c.arch)}</td><td>${esc(c.testcase)} / ${esc(c.case)}</td><td class="${c.base}">${c.base}</td><td class="${c.now}">${c.now}</td><td class="${c.kind === "regression" ? "fail" : c.kind === "fix" ? "pass" : "skip"}">${c.kind}</td><td>${esc(c.reason.split("\n")[0]!)}</td></tr>`,
   );
   const count = (k: string) => changes.filter((c) => c.kind === k).length;
-  return `<h2>What the series changed</h2><p class="meta">${variants.map(esc).join(", ")} against the base variant of the same kernel and arch: ${count("regression")} regressions, ${count("fix")} fixes, ${count("changed")} other changes.</p>
+  return `<h2 id="series">What the series changed</h2><p class="meta">${variants.map(esc).join(", ")} against the base variant of the same kernel and arch: ${count("regression")} regressions, ${count("fix")} fixes, ${count("changed")} other changes.</p>
 ${rows.length ? `<table><tr><th>variant</th><th>arch</th><th>case</th><th>base</th><th>variant</th><th>change</th><th>reason</th></tr>${rows.join("\n")}</table>` : "<p>No verdict changed.</p>"}`;
 }
 
@@ -100,12 +101,23 @@ function bisection(data: RunResults): string {
   const rows = b.steps.map(
     (s) => `<tr><td class="num">${s.position}</td><td class="${s.verdict === "bad" ? "fail" : s.verdict === "good" ? "pass" : "skip"}">${s.verdict}</td><td><code>${esc(s.label)}</code></td><td>${esc(s.subject)}</td><td>${esc(s.why)}</td><td class="num">${s.build_seconds ?? "–"}${s.build_cached ? " (cached)" : ""}</td><td class="num">${s.seconds}</td></tr>`,
   );
-  return `<h2>Bisection</h2><p><b>${b.culprit ? `First ${b.find === "regression" ? "bad" : "fixing"} change: <code>${esc(b.culprit.label)}</code> ${esc(b.culprit.subject)}` : `No answer: ${esc(b.conclusion)}`}</b></p>
+  return `<h2 id="bisect">Bisection</h2><p><b>${b.culprit ? `First ${b.find === "regression" ? "bad" : "fixing"} change: <code>${esc(b.culprit.label)}</code> ${esc(b.culprit.subject)}` : `No answer: ${esc(b.conclusion)}`}</b></p>
 <p class="meta">${esc(b.kind)} ${esc(b.target)} (${b.changes} changes) · ${esc(b.test)} / ${esc(b.cases)} · ${esc(b.kernel)} ${esc(b.arch)} · ${b.steps.length} steps in ${b.seconds} s</p>
 <table><tr><th>position</th><th>verdict</th><th>change</th><th>subject</th><th>why</th><th>build s</th><th>step s</th></tr>${rows.join("\n")}</table>`;
 }
 
-export function renderHtml(data: RunResults): string {
+/** Matrix order: kernel version, base before variants, x86_64 before arm64. */
+function byMatrixOrder(a: KernelEntry, b: KernelEntry): number {
+  return (
+    compareVersions(a.kernel_spec, b.kernel_spec) ||
+    Number(a.variant !== "base") - Number(b.variant !== "base") ||
+    a.variant.localeCompare(b.variant) ||
+    b.arch.localeCompare(a.arch)
+  );
+}
+
+export function renderHtml(unsorted: RunResults): string {
+  const data = { ...unsorted, kernels: [...unsorted.kernels].sort(byMatrixOrder) };
   const counts = data.results.reduce<Record<string, number>>((a, r) => ((a[statusLabel(r)] = (a[statusLabel(r)] ?? 0) + 1), a), {});
   const run = data.run;
   const h = run.host;
@@ -115,11 +127,11 @@ export function renderHtml(data: RunResults): string {
 host ${esc(h.hostname)} (${h.cores} cores, ${h.memory_gib} GiB, QEMU ${esc(h.qemu)}, Node ${esc(h.node)})<br><code>${esc(run.command)}</code></p>
 <p class="legend">${Object.entries(counts).map(([s, n]) => `<span class="${s === "expected fail" ? "fail expected" : s}">${esc(s)}: ${n}</span>`).join(" ")}</p>
 ${bisection(data)}
-<h2>Kernels</h2>${kernelsTable(data.kernels)}
+<h2 id="kernels">Kernels</h2>${kernelsTable(data.kernels)}
 ${seriesEffect(data)}
-<h2>Verdicts</h2><p class="meta">Hover a cell for the reason. <i>expected fail</i>: a known issue in testcases/manifest.yaml predicts it.</p>${matrixTable(data)}
-<h2>Failures, crashes, timeouts and errors</h2>${problems(data)}
-<h2>Skips and why</h2>${skips(data)}
+<h2 id="verdicts">Verdicts</h2><p class="meta">Hover a cell for the reason. <i>expected fail</i>: a known issue in testcases/manifest.yaml predicts it.</p>${matrixTable(data)}
+<h2 id="problems">Failures, crashes, timeouts and errors</h2>${problems(data)}
+<h2 id="skips">Skips and why</h2>${skips(data)}
 </body></html>
 `;
 }

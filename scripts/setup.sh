@@ -12,6 +12,7 @@ APT_PACKAGES=(
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   liburing-dev liburing-dev:arm64
   dpkg-dev
+  chromium  # the report test opens the HTML report in it (playwright-core drives it)
 )
 
 need_root() { [ "$(id -u)" = 0 ] || { echo "setup: run as root (apt-get install is needed)" >&2; exit 2; }; }
