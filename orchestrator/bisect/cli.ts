@@ -7,6 +7,7 @@ import { resolveSource } from "../sources/index.ts";
 import { InputError } from "../util/result.ts";
 import { setQuiet } from "../util/log.ts";
 import { withLock } from "../util/lock.ts";
+import { markUsed } from "../util/fsx.ts";
 import { cachePath } from "../util/paths.ts";
 import { runBisection } from "./driver.ts";
 import { gitTarget, seriesTarget } from "./targets.ts";
@@ -66,6 +67,7 @@ export function registerBisect(program: Command): void {
       const data = await withLock(cachePath("bisect", `${target.workKey}-${o.arch}`), () =>
         runBisection(target, { kernel, arch: o.arch, manifest, test: o.test, cases: o.case, find: o.find, outDir: resolve(o.out), command: `cowlab ${process.argv.slice(2).join(" ")}` }),
       );
+      await markUsed(cachePath("bisect", `${target.workKey}-${o.arch}`));
       if (o.json) process.stdout.write(JSON.stringify(data, null, 2) + "\n");
       else process.stderr.write(`${bisectLog(data.bisect!)}\nreport: ${resolve(o.out)}/index.html\n`);
       process.exitCode = data.bisect!.culprit ? 0 : 1;
