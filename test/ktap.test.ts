@@ -152,3 +152,14 @@ ok 1 y
     expect(c.results[0]!.reason).toContain("Kernel panic: VFS: Unable to mount root fs");
   });
 });
+
+describe("fatal kernel lines", () => {
+  it("stop the guest only for oopses and panics, never for user output or WARN splats", async () => {
+    const { isFatalLine } = await import("../orchestrator/qemu/console.ts");
+    expect(isFatalLine("[    2.026089] Oops: invalid opcode: 0000 [#1] SMP")).toBe(true);
+    expect(isFatalLine("[    2.0] Kernel panic - not syncing: Fatal exception")).toBe(true);
+    expect(isFatalLine("[    2.0] kernel BUG at mm/gup.c:63!")).toBe(true);
+    expect(isFatalLine("Oops: printed by a reproducer")).toBe(false);
+    expect(isFatalLine("[    2.0] WARNING: CPU: 0 PID: 1 at mm/memory.c:1 f+0x1/0x2")).toBe(false);
+  });
+});

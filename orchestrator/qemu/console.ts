@@ -34,6 +34,14 @@ const OOPSES: { re: RegExp; title: (m: RegExpExecArray) => string }[] = [
   { re: /(page dumped because: [^\n]*)/, title: (m) => m[1]! },
 ];
 
+/**
+ * A kernel line that says the kernel died or killed a task in kernel mode: after one, the
+ * guest often hangs (a lock held by the dead task) until its timeout, so the lab stops it
+ * once the report has had time to print. WARN splats and stall reports do not stop it.
+ */
+const FATAL = /Kernel panic - not syncing|kernel BUG at|Oops: |Internal error: |general protection fault|BUG: unable to handle/;
+export const isFatalLine = (line: string): boolean => isKernelLine(line) && FATAL.test(line);
+
 /** Only kernel-printed lines are searched: a reproducer printing "BUG:" is not an oops. */
 export function findKernelReports(lines: string[]): KernelReport[] {
   const reports: KernelReport[] = [];

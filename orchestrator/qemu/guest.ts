@@ -1,9 +1,10 @@
 import { createWriteStream } from "node:fs";
 import { execa } from "execa";
+import { isFatalLine } from "./console.ts";
 
 export interface GuestRun {
   /** how the guest ended: QEMU exited by itself, was killed at the timeout, or could not start */
-  ending: "exited" | "timeout" | "spawn-failed";
+  ending: "exited" | "timeout" | "spawn-failed" | "stopped-after-oops";
   exitCode: number | undefined;
   console: string;
   /** seconds from QEMU start to the first line of ours (the init's first testcase marker) */
@@ -23,11 +24,13 @@ export interface GuestRequest {
   consolePath: string;
   timeoutS: number;
   onLine?: (line: string) => void;
+  /** stop the guest this many seconds after a fatal kernel report (default 10) */
+  oopsGraceS?: number;
 }
 
 const FIRST_LINE = "# cowlab-begin";
 
-export async function runGuest({ argv, cwd, consolePath, timeoutS, onLine }: GuestRequest): Promise<GuestRun> {
+export async function runGuest({ argv, cwd, consolePath, timeoutS, onLine, oopsGraceS = 10 }: GuestRequest): Promise<GuestRun> {
   const out = createWriteStream(consolePath);
   const started = performance.now();
   let bootSeconds: number | undefined;
@@ -43,12 +46,21 @@ export async function runGuest({ argv, cwd, consolePath, timeoutS, onLine }: Gue
     pending = lines.pop() ?? "";
     for (const l of lines) {
       if (bootSeconds === undefined && l.includes(FIRST_LINE)) bootSeconds = (performance.now() - started) / 1000;
+      if (!oopsTimer && isFatalLine(l)) {
+        oopsTimer = setTimeout(() => {
+          stoppedAfterOops = true;
+          child.kill("SIGKILL");
+        }, oopsGraceS * 1000);
+      }
       onLine?.(l);
     }
   });
+  let oopsTimer: NodeJS.Timeout | undefined;
+  let stoppedAfterOops = false;
   const r = await child;
+  if (oopsTimer) clearTimeout(oopsTimer);
   await new Promise<void>((res) => out.end(res));
   const seconds = (performance.now() - started) / 1000;
-  const ending = r.timedOut ? "timeout" : r.failed && r.exitCode === undefined ? "spawn-failed" : "exited";
+  const ending = stoppedAfterOops ? "stopped-after-oops" : r.timedOut ? "timeout" : r.failed && r.exitCode === undefined && !r.signal ? "spawn-failed" : "exited";
   return { ending, exitCode: r.exitCode, console: text, bootSeconds, seconds, stderr: String(r.stderr ?? "") };
 }

@@ -53,7 +53,7 @@ export const KernelEntry = z.strictObject({
       accel: z.enum(["kvm", "tcg"]),
       seconds: z.number().nullable().describe("QEMU start to the first testcase marker"),
       guest_seconds: z.number().describe("QEMU start to QEMU exit"),
-      ending: z.enum(["exited", "timeout", "spawn-failed"]),
+      ending: z.enum(["exited", "timeout", "spawn-failed", "stopped-after-oops"]),
       exit_code: z.number().nullable(),
       console: z.string().describe("console log, relative to the run folder"),
       qemu_cmdline: z.string(),
