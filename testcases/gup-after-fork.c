@@ -89,7 +89,13 @@ static int read_full(int fd, unsigned char *buf, size_t n)
 
 /* ---- child bodies for the "COW in parent" family (cow.c do_test_cow_in_parent) */
 
-static int child_memcmp(char *mem, size_t size, struct mm_comm *comm, char *msg)
+/*
+ * The child must keep seeing the pattern written before fork. signal_ready: the child tells
+ * the parent it is ready itself (ro-pin-shared signals before calling this). leak: what a
+ * 0xff (the parent's write) in the child's view means.
+ */
+static int child_expect_pattern(char *mem, size_t size, struct mm_comm *comm, char *msg,
+				bool signal_ready, const char *leak)
 {
 	unsigned char *old = malloc(size);
 
@@ -99,7 +105,8 @@ static int child_memcmp(char *mem, size_t size, struct mm_comm *comm, char *msg)
 	}
 	/* Expected content: the pattern written before fork (and swap-out). */
 	mm_fill(old, size, SEED);
-	mm_signal(comm->child_ready[1]);
+	if (signal_ready)
+		mm_signal(comm->child_ready[1]);
 	if (mm_wait(comm->parent_ready[0])) {
 		snprintf(msg, 4096, "child: parent handshake failed");
 		return C_ERROR;
@@ -107,30 +114,7 @@ static int child_memcmp(char *mem, size_t size, struct mm_comm *comm, char *msg)
 	if (memcmp(old, mem, size)) {
 		describe_diff(msg, 4096,
 			      ((unsigned char *)mem)[mm_first_diff(mem, old, size, NULL)] == NEWBYTE ?
-			      "child observed parent's write after fork" :
-			      "child memory corrupted (not the pattern, not the parent's write)",
-			      (unsigned char *)mem, old, size);
-		return C_MISMATCH;
-	}
-	return C_OK;
-}
-
-/* Child of ro-pin-shared: after handshake, must still see the pattern. */
-static int child_memcmp_after_ready(char *mem, size_t size, struct mm_comm *comm, char *msg)
-{
-	unsigned char *old = malloc(size);
-
-	if (!old) {
-		snprintf(msg, 4096, "child: malloc failed");
-		return C_ERROR;
-	}
-	mm_fill(old, size, SEED);
-	if (mm_wait(comm->parent_ready[0])) {
-		snprintf(msg, 4096, "child: parent handshake failed");
-		return C_ERROR;
-	}
-	if (memcmp(old, mem, size)) {
-		describe_diff(msg, 4096, "child observed parent's write after the parent's R/O pin",
+			      leak : "child memory corrupted (not the pattern, not the parent's write)",
 			      (unsigned char *)mem, old, size);
 		return C_MISMATCH;
 	}
@@ -214,7 +198,8 @@ static void test_cow_in_parent(struct mm_region *r, bool do_mprotect, bool vmspl
 	if (pid == 0) {
 		ktap_child_init();
 		_exit(vmsplice_child ? child_vmsplice(r->mem, r->size, &comm, msg)
-				     : child_memcmp(r->mem, r->size, &comm, msg));
+				     : child_expect_pattern(r->mem, r->size, &comm, msg, true,
+							    "child observed parent's write after fork"));
 	}
 	if (mm_wait(comm.child_ready[0])) {
 		ret = mm_wait_child(pid);
@@ -362,7 +347,8 @@ static void test_ro_pin(struct mm_region *r, bool previously_shared, int gup_fd)
 		mm_signal(comm.child_ready[1]);
 		if (previously_shared)
 			_exit(C_OK);
-		_exit(child_memcmp_after_ready(r->mem, r->size, &comm, msg));
+		_exit(child_expect_pattern(r->mem, r->size, &comm, msg, false,
+					   "child observed parent's write after the parent's R/O pin"));
 	}
 	if (mm_wait(comm.child_ready[0])) {
 		ktap_error("child died before handshake (status %d)", mm_wait_child(pid));
