@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { renderHtml } from "../../reports/render.ts";
 import { RunResults } from "../results/schema.ts";
 import { writeFileAtomic } from "../util/fsx.ts";
@@ -26,5 +26,3 @@ export async function writeReport(data: RunResults, outDir: string): Promise<str
   await writeFileAtomic(path, renderHtml(data));
   return path;
 }
-
-export const reportDirFor = (resultsFile: string): string => dirname(resultsFile);
