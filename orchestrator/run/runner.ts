@@ -7,7 +7,9 @@ import type { KnownIssue, KnownReport } from "../config/testcases.ts";
 import { variantSource, type SourceFailure } from "./variant.ts";
 import type { SourceTree } from "../sources/index.ts";
 import { ResultsStore, hostFacts } from "../results/store.ts";
-import type { RunResults } from "../results/schema.ts";
+import type { KernelEntry, RunResults } from "../results/schema.ts";
+import { cachePath } from "../util/paths.ts";
+import { readJson, writeFileAtomic } from "../util/fsx.ts";
 import type { AccelChoice } from "../qemu/accel.ts";
 import { progress, startProgress, stopProgress } from "../util/log.ts";
 import type { Result } from "../util/result.ts";
@@ -24,6 +26,18 @@ export interface RunOptions {
   shard?: string;
   guestConcurrency?: number;
   onJobDone?: (data: RunResults) => Promise<void>;
+}
+
+const WORK_FILE = (): string => cachePath("work.json");
+
+async function readWork(): Promise<Record<string, number>> {
+  return (await readJson<Record<string, number>>(WORK_FILE())) ?? {};
+}
+
+/** A job's own work: its build when it really built, plus its guest; not time spent queued. */
+async function writeWork(work: Record<string, number>, kernels: KernelEntry[]): Promise<void> {
+  for (const k of kernels) work[k.job] = (k.build && !k.build.cached ? k.build.seconds : 0) + (k.boot?.guest_seconds ?? 0);
+  await writeFileAtomic(WORK_FILE(), JSON.stringify(work, null, 2)).catch(() => undefined);
 }
 
 /** Guests: one per core (a TCG guest keeps about one core busy), bounded by memory (1 GiB each, with room to spare). */
@@ -99,7 +113,12 @@ export async function runJobs(opts: RunOptions): Promise<RunResults> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   await startProgress(opts.jobs.map(jobId));
-  await Promise.all(opts.jobs.map(runOne));
+  // Longest work first (as last measured; unknown jobs count as longest): the two queues
+  // then end together instead of waiting on one slow guest started last.
+  const work = await readWork();
+  const ordered = [...opts.jobs].sort((a, b) => (work[jobId(b)] ?? Infinity) - (work[jobId(a)] ?? Infinity));
+  await Promise.all(ordered.map(runOne));
+  await writeWork(work, store.data.kernels);
   await stopProgress();
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
