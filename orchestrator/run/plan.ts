@@ -9,6 +9,7 @@ import { readSeries } from "../sources/series.ts";
 import { exists } from "../util/fsx.ts";
 import { repoPath } from "../util/paths.ts";
 import { InputError } from "../util/result.ts";
+import { globRe } from "../util/glob.ts";
 
 export interface Variant {
   /** "base" for the unpatched source */
@@ -41,8 +42,6 @@ export interface Filters {
   /** extra fragments for every variant */
   fragments?: string[];
 }
-
-export const globRe = (g: string): RegExp => new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
 
 export async function planMatrix(matrix: Matrix, manifest: Manifest, f: Filters): Promise<JobSpec[]> {
   const globs = f.tests ? [f.tests] : matrix.testcases;

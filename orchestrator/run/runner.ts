@@ -112,14 +112,15 @@ export async function runJobs(opts: RunOptions): Promise<RunResults> {
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  await startProgress(opts.jobs.map(jobId));
-  // Longest work first (as last measured; unknown jobs count as longest): the two queues
-  // then end together instead of waiting on one slow guest started last.
+  // The work each job did last time gives the ETAs and the order: longest work first
+  // (unknown jobs count as longest), so the two queues end together instead of waiting on
+  // one slow guest started last.
   const work = await readWork();
+  startProgress(opts.jobs.map(jobId), { ...work });
   const ordered = [...opts.jobs].sort((a, b) => (work[jobId(b)] ?? Infinity) - (work[jobId(a)] ?? Infinity));
   await Promise.all(ordered.map(runOne));
   await writeWork(work, store.data.kernels);
-  await stopProgress();
+  stopProgress();
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
   await store.finish();

@@ -1,8 +1,5 @@
 // Progress: on a terminal, a live table of jobs (state, elapsed, ETA from earlier runs);
 // elsewhere (CI, pipes) one timestamped line per event.
-import { readFile } from "node:fs/promises";
-import { cachePath } from "./paths.ts";
-import { writeFileAtomic } from "./fsx.ts";
 
 const t0 = Date.now();
 let quiet = false;
@@ -39,20 +36,18 @@ function draw(): void {
   drawn = rows.length + 1;
 }
 
-/** Load how long each job took last time, for ETAs. */
-export async function startProgress(jobIds: string[]): Promise<void> {
-  history = JSON.parse(await readFile(cachePath("timings.json"), "utf8").catch(() => "{}")) as Record<string, number>;
+/** Start the view; `lastWork` is how long each job worked last time (seconds), for ETAs. */
+export function startProgress(jobIds: string[], lastWork: Record<string, number>): void {
+  history = lastWork;
   for (const id of jobIds) jobs.set(id, { stage: "queued", detail: "", started: Date.now() });
   if (live()) timer = setInterval(draw, 500);
 }
 
-export async function stopProgress(): Promise<void> {
+export function stopProgress(): void {
   if (timer) {
     clearInterval(timer);
     draw();
   }
-  for (const [id, j] of jobs) if (j.finished) history[id] = Math.round((j.finished - j.started) / 100) / 10;
-  await writeFileAtomic(cachePath("timings.json"), JSON.stringify(history, null, 2)).catch(() => undefined);
 }
 
 export function progress(job: string, stage: string, detail = ""): void {
