@@ -35,6 +35,20 @@ export interface Classified {
   guestReason: string;
 }
 
+/** The guest as a whole: a bound ran out, QEMU failed, the kernel reported a fault, or fine. */
+function judgeGuest(
+  run: Pick<GuestRun, "ending" | "exitCode">,
+  reports: KernelReport[],
+  done: boolean,
+  lines: string[],
+): Pick<Classified, "guestStatus" | "guestReason"> {
+  if (run.ending === "timeout") return { guestStatus: "timeout", guestReason: `guest timed out; console tail:\n${consoleTail(lines)}` };
+  const qemuError = { guestStatus: "qemu-error" as const, guestReason: `QEMU ended (exit ${run.exitCode ?? "?"}) before the guest finished; console tail:\n${consoleTail(lines)}` };
+  if (run.ending === "spawn-failed") return qemuError;
+  if (reports.length) return { guestStatus: "crash", guestReason: reports[0]!.title };
+  return done ? { guestStatus: "ok", guestReason: "" } : qemuError;
+}
+
 /** A result line → status, before kernel reports are taken into account. */
 function caseStatus(r: KtapResult): { status: Status; reason: string } {
   if (r.directive === "SKIP") return { status: "skip", reason: r.directiveText || "skipped (no reason given)" };
@@ -73,16 +87,7 @@ export function classifyGuest(
   const reportIn = (from: number, to: number): KernelReport | undefined => reports.find((r) => r.line > from && r.line < to);
   const crashReason = (r: KernelReport): string => `${r.title}\n${excerpt(out.lines, r.line, 30)}`;
 
-  const guestStatus: Classified["guestStatus"] =
-    run.ending === "timeout" ? "timeout" : run.ending === "spawn-failed" ? "qemu-error" : reports.length || !out.done ? (reports.length ? "crash" : "qemu-error") : "ok";
-  const guestReason =
-    guestStatus === "ok"
-      ? ""
-      : guestStatus === "crash"
-        ? reports[0]!.title
-        : guestStatus === "timeout"
-          ? `guest timed out; console tail:\n${consoleTail(out.lines)}`
-          : `QEMU ended (exit ${run.exitCode ?? "?"}) before the guest finished; console tail:\n${consoleTail(out.lines)}`;
+  const { guestStatus, guestReason } = judgeGuest(run, reports, out.done, out.lines);
 
   // A kernel report before any testcase began: the kernel died booting.
   const bootReport = reportIn(-1, out.blocks[0]?.beginLine ?? out.lines.length);
