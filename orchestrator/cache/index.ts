@@ -22,6 +22,9 @@ async function du(path: string): Promise<number> {
   return Number(r.stdout.split(/\s/)[0]) || 0;
 }
 
+/** Names of things being made right now (see util/fsx.ts, util/lock.ts): never entries. */
+const IN_PROGRESS = /\.(partial|stage|tmp|download|new|stale)-|^\.download-|\.lock\./;
+
 export async function listCache(): Promise<CacheEntry[]> {
   const entries: CacheEntry[] = [];
   for (const kind of KINDS) {
@@ -29,7 +32,7 @@ export async function listCache(): Promise<CacheEntry[]> {
     const names = await readdir(dir).catch(() => [] as string[]);
     const locks = new Set(names.filter((n) => n.endsWith(".lock")).map((n) => n.slice(0, -5)));
     for (const name of names) {
-      if (name.endsWith(".lock") || name.endsWith(".sha256") || name.includes(".partial-") || name.includes(".stage-")) continue;
+      if (name.endsWith(".lock") || name.endsWith(".sha256") || IN_PROGRESS.test(name)) continue;
       const path = join(dir, name);
       const st = await stat(path).catch(() => undefined);
       if (!st) continue;

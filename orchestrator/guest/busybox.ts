@@ -3,7 +3,7 @@ import { execa } from "execa";
 import { ensureDeb } from "../sources/debian.ts";
 import { cachePath } from "../util/paths.ts";
 import { sha256FileCached } from "../util/hash.ts";
-import { buildDirAtomic, exists } from "../util/fsx.ts";
+import { ensureDir, exists } from "../util/fsx.ts";
 import { ok, labError, type Result } from "../util/result.ts";
 
 /** Debian's static busybox for the guest's arch, unpacked from its deb (never installed). */
@@ -12,14 +12,12 @@ export async function busyboxFor(debArch: string): Promise<Result<string>> {
   if (!deb.ok) return deb;
   const dir = cachePath("busybox", `${debArch}-${(await sha256FileCached(deb.value)).slice(0, 12)}`);
   const bin = join(dir, "bin", "busybox");
-  if (!(await exists(bin))) {
-    try {
-      await buildDirAtomic(dir, async (tmp) => {
-        await execa("dpkg-deb", ["-x", deb.value, tmp]);
-      });
-    } catch (e) {
-      return labError("guest", `unpacking busybox-static:${debArch} failed: ${(e as Error).message}`);
-    }
+  try {
+    await ensureDir(dir, () => exists(bin), async (tmp) => {
+      await execa("dpkg-deb", ["-x", deb.value, tmp]);
+    });
+  } catch (e) {
+    return labError("guest", `unpacking busybox-static:${debArch} failed: ${(e as Error).message}`);
   }
   return ok(bin);
 }

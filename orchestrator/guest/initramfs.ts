@@ -1,10 +1,11 @@
-import { mkdir, copyFile, writeFile, chmod, readFile } from "node:fs/promises";
+import { mkdir, copyFile, writeFile, chmod, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import type { Testcase } from "../config/testcases.ts";
 import { cachePath, repoPath } from "../util/paths.ts";
 import { contentKey, sha256, sha256File, sha256FileCached } from "../util/hash.ts";
-import { exists, markUsed, writeFileAtomic } from "../util/fsx.ts";
+import { ensureEntry, exists, FillError, markUsed, writeFileAtomic } from "../util/fsx.ts";
+import { uniqueSuffix } from "../util/unique.ts";
 import { ok, labError, type Result } from "../util/result.ts";
 
 export interface GuestSetup {
@@ -34,25 +35,30 @@ export async function buildInitramfs(busybox: string, reproducerDir: string, tes
   const bins = await Promise.all(testcases.map(async (t) => sha256FileCached(join(reproducerDir, t.id))));
   const key = contentKey({ init: sha256(init), env: sha256(env), busybox: await sha256FileCached(busybox), bins });
   const out = cachePath("initramfs", `${key}.cpio`);
-  if ((await exists(out)) && (await sha256File(out)) === (await readFile(`${out}.sha256`, "utf8").catch(() => "")).trim()) {
-    await markUsed(out);
-    return ok(out);
-  }
-  const stage = cachePath("initramfs", `${key}.stage-${process.pid}`);
+  const valid = async (): Promise<boolean> =>
+    (await exists(out)) && (await sha256File(out)) === (await readFile(`${out}.sha256`, "utf8").catch(() => "")).trim();
   try {
-    for (const d of ["bin", "etc", "proc", "sys", "dev", "tmp", "testcases"]) await mkdir(join(stage, d), { recursive: true });
-    await copyFile(busybox, join(stage, "bin", "busybox"));
-    await writeFile(join(stage, "init"), init);
-    await chmod(join(stage, "init"), 0o755);
-    await writeFile(join(stage, "etc", "cowlab.env"), env);
-    for (const t of testcases) await copyFile(join(reproducerDir, t.id), join(stage, "testcases", t.id));
-    const cpio = await execa("sh", ["-c", "find . | LC_ALL=C sort | cpio -o -H newc --reproducible --quiet"], { cwd: stage, encoding: "buffer", reject: false });
-    if (cpio.exitCode !== 0) return labError("guest", "cpio failed", Buffer.from(cpio.stderr).toString());
-    const bytes = Buffer.from(cpio.stdout);
-    await writeFileAtomic(`${out}.sha256`, sha256(bytes));
-    await writeFileAtomic(out, bytes);
-  } finally {
-    await execa("rm", ["-rf", stage]);
+    await ensureEntry(out, valid, async () => {
+    const stage = cachePath("initramfs", `${key}.stage-${uniqueSuffix()}`);
+    try {
+      for (const d of ["bin", "etc", "proc", "sys", "dev", "tmp", "testcases"]) await mkdir(join(stage, d), { recursive: true });
+      await copyFile(busybox, join(stage, "bin", "busybox"));
+      await writeFile(join(stage, "init"), init);
+      await chmod(join(stage, "init"), 0o755);
+      await writeFile(join(stage, "etc", "cowlab.env"), env);
+      for (const t of testcases) await copyFile(join(reproducerDir, t.id), join(stage, "testcases", t.id));
+      const cpio = await execa("sh", ["-c", "find . | LC_ALL=C sort | cpio -o -H newc --reproducible --quiet"], { cwd: stage, encoding: "buffer", reject: false });
+      if (cpio.exitCode !== 0) throw new FillError("cpio failed", Buffer.from(cpio.stderr).toString());
+      const bytes = Buffer.from(cpio.stdout);
+      await writeFileAtomic(`${out}.sha256`, sha256(bytes));
+      await writeFileAtomic(out, bytes);
+    } finally {
+      await rm(stage, { recursive: true, force: true });
+    }
+  });
+  } catch (e) {
+    return labError("guest", `assembling the initramfs failed: ${(e as Error).message}`, e instanceof FillError ? e.detail : undefined);
   }
+  await markUsed(out);
   return ok(out);
 }

@@ -5,7 +5,7 @@ import type { MachineProfile } from "../config/machines.ts";
 import type { Testcase } from "../config/testcases.ts";
 import { cachePath, repoPath } from "../util/paths.ts";
 import { contentKey, sha256 } from "../util/hash.ts";
-import { buildDirAtomic, markUsed } from "../util/fsx.ts";
+import { ensureDir, markUsed } from "../util/fsx.ts";
 import { ok, labError, type Result } from "../util/result.ts";
 import { compilerVersion } from "../build/toolchain.ts";
 
@@ -36,12 +36,8 @@ export async function buildReproducers(
     arch: machine.arch,
   });
   const dir = cachePath("testcases", `${machine.arch}-${key}`);
-  if (await allValid(dir, machine, testcases)) {
-    await markUsed(dir);
-    return ok(dir);
-  }
   try {
-    await buildDirAtomic(dir, async (tmp) => {
+    await ensureDir(dir, () => allValid(dir, machine, testcases), async (tmp) => {
       for (const t of testcases) {
         const args = ["-static", "-O2", "-Wall", "-Wextra", "-I", repoPath("testcases", "lib"), "-I", join(headersDir, "include"), repoPath("testcases", t.source), "-o", join(tmp, t.id), ...t.libs.flatMap((l) => LIBS[l] ?? []), "-lpthread"];
         const r = await execa(machine.cc, args, { reject: false, all: true });
@@ -51,6 +47,7 @@ export async function buildReproducers(
   } catch (e) {
     return labError("guest", `building reproducers for ${machine.arch} failed`, (e as Error).message);
   }
+  await markUsed(dir);
   return ok(dir);
 }
 

@@ -1,9 +1,10 @@
-import { readdir, mkdir, readFile } from "node:fs/promises";
+import { readdir, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { cachePath } from "../util/paths.ts";
 import { sha256FileCached } from "../util/hash.ts";
-import { buildDirAtomic, exists, markUsed } from "../util/fsx.ts";
+import { ensureDir, ensureEntry, exists, FillError, markUsed } from "../util/fsx.ts";
+import { uniqueSuffix } from "../util/unique.ts";
 import { ok, labError, type Result } from "../util/result.ts";
 import type { SourceTree } from "./types.ts";
 
@@ -11,26 +12,42 @@ const debDir = (): string => cachePath("debs");
 
 /**
  * The .deb for a package in the cache, downloaded with `apt-get download` if missing.
- * A deb that dpkg-deb cannot read is deleted and fetched again.
+ * A deb that dpkg-deb cannot read is deleted and fetched again. The download lands in a
+ * folder of its own and is moved into place whole, under the lock of that package.
  */
 export async function ensureDeb(pkg: string, debArch?: string): Promise<Result<string>> {
   const dir = debDir();
   await mkdir(dir, { recursive: true });
   const suffix = debArch ? `_${debArch}.deb` : ".deb";
-  const find = async () => (await readdir(dir)).filter((f) => f.startsWith(`${pkg}_`) && f.endsWith(suffix)).sort();
-  for (const f of await find()) {
-    const path = join(dir, f);
-    const check = await execa("dpkg-deb", ["--info", path], { reject: false });
-    if (check.exitCode === 0) return ok(path);
-    await execa("rm", ["-f", path, `${path}.sha256`]);
-  }
   const target = debArch ? `${pkg}:${debArch}` : pkg;
-  const dl = await execa("apt-get", ["download", target], { cwd: dir, reject: false, all: true });
-  const got = await find();
-  if (dl.exitCode !== 0 || !got.length) {
-    return labError("source", `apt-get download ${target} failed (exit ${dl.exitCode})`, dl.all);
+  const isOurs = (f: string): boolean => f.startsWith(`${pkg}_`) && f.endsWith(suffix);
+  const readable = async (): Promise<string | undefined> => {
+    for (const f of (await readdir(dir)).filter(isOurs).sort().reverse()) {
+      const path = join(dir, f);
+      if ((await execa("dpkg-deb", ["--info", path], { reject: false })).exitCode === 0) return path;
+      await rm(path, { force: true });
+      await rm(`${path}.sha256`, { force: true });
+    }
+    return undefined;
+  };
+  try {
+    await ensureEntry(join(dir, target), async () => (await readable()) !== undefined, async () => {
+      const tmp = join(dir, `.download-${uniqueSuffix()}`);
+      await mkdir(tmp);
+      try {
+        const dl = await execa("apt-get", ["download", target], { cwd: tmp, reject: false, all: true });
+        const got = (await readdir(tmp)).filter(isOurs);
+        if (dl.exitCode !== 0 || got.length !== 1) throw new FillError(`apt-get download ${target} failed (exit ${dl.exitCode})`, dl.all);
+        await rename(join(tmp, got[0]!), join(dir, got[0]!));
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+    });
+  } catch (e) {
+    return labError("source", (e as Error).message, e instanceof FillError ? e.detail : undefined);
   }
-  return ok(join(dir, got[got.length - 1]!));
+  const path = await readable();
+  return path ? ok(path) : labError("source", `apt-get download ${target}: no readable .deb in ${dir}`);
 }
 
 const STAMP = ".cowlab-source";
@@ -42,19 +59,17 @@ export async function debianSource(pkg: string): Promise<Result<SourceTree>> {
   const digest = await sha256FileCached(deb.value);
   const key = `${pkg}-${digest.slice(0, 12)}`;
   const dir = cachePath("src", key);
-  if (!(await verifiedTree(dir, key))) {
-    try {
-      await buildDirAtomic(dir, async (tmp) => {
-        await execa("sh", ["-c", 'dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards "./usr/src/linux-source-*.tar.*"', "sh", deb.value, tmp]);
-        const tarballs = (await readdir(join(tmp, "usr", "src"))).filter((f) => /\.tar\.\w+$/.test(f));
-        if (tarballs.length !== 1) throw new Error(`expected one tarball in ${pkg}, found ${tarballs.join(", ") || "none"}`);
-        await execa("tar", ["-xf", join(tmp, "usr", "src", tarballs[0]!), "-C", tmp, "--strip-components=1"]);
-        await execa("rm", ["-rf", join(tmp, "usr", "src")]);
-        await execa("sh", ["-c", `printf '%s\\n' "$1" > "$2"`, "sh", key, join(tmp, STAMP)]);
-      });
-    } catch (e) {
-      return labError("source", `unpacking ${pkg} failed: ${(e as Error).message.split("\n")[0]}`);
-    }
+  try {
+    await ensureDir(dir, () => verifiedTree(dir, key), async (tmp) => {
+      await execa("sh", ["-c", 'dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards "./usr/src/linux-source-*.tar.*"', "sh", deb.value, tmp]);
+      const tarballs = (await readdir(join(tmp, "usr", "src"))).filter((f) => /\.tar\.\w+$/.test(f));
+      if (tarballs.length !== 1) throw new Error(`expected one tarball in ${pkg}, found ${tarballs.join(", ") || "none"}`);
+      await execa("tar", ["-xf", join(tmp, "usr", "src", tarballs[0]!), "-C", tmp, "--strip-components=1"]);
+      await rm(join(tmp, "usr", "src"), { recursive: true, force: true }); // the tarball; the tree has a usr/ of its own
+      await writeFile(join(tmp, STAMP), `${key}\n`);
+    });
+  } catch (e) {
+    return labError("source", `unpacking ${pkg} failed: ${(e as Error).message.split("\n")[0]}`);
   }
   await markUsed(dir);
   const version = await kernelVersion(dir);

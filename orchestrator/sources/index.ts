@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import type { SourceSpec } from "../config/kernels.ts";
 import { cachePath } from "../util/paths.ts";
 import { sha256FileCached } from "../util/hash.ts";
-import { buildDirAtomic, exists } from "../util/fsx.ts";
+import { ensureDir, ensureEntry, exists, FillError } from "../util/fsx.ts";
 import { ok, labError, type Result } from "../util/result.ts";
 import { debianSource, kernelVersion } from "./debian.ts";
 import type { SourceTree } from "./types.ts";
@@ -28,14 +28,12 @@ async function tarballSource(path: string): Promise<Result<SourceTree>> {
   if (!(await exists(abs))) return labError("source", `${path}: no such tarball`);
   const key = `tarball-${(await sha256FileCached(abs)).slice(0, 12)}`;
   const dir = cachePath("src", key);
-  if (!(await exists(`${dir}/Makefile`))) {
-    try {
-      await buildDirAtomic(dir, async (tmp) => {
-        await execa("tar", ["-xf", abs, "-C", tmp, "--strip-components=1"]);
-      });
-    } catch (e) {
-      return labError("source", `${path}: cannot unpack: ${(e as Error).message.split("\n")[0]}`);
-    }
+  try {
+    await ensureDir(dir, () => exists(`${dir}/Makefile`), async (tmp) => {
+      await execa("tar", ["-xf", abs, "-C", tmp, "--strip-components=1"]);
+    });
+  } catch (e) {
+    return labError("source", `${path}: cannot unpack: ${(e as Error).message.split("\n")[0]}`);
   }
   const version = await kernelVersion(dir);
   return ok({ dir, key, version, label: `${path} (${version})` });
@@ -49,10 +47,14 @@ async function gitSource(repo: string, rev: string): Promise<Result<SourceTree>>
   const sha = commit.stdout.trim();
   const key = `git-${sha.slice(0, 12)}`;
   const dir = cachePath("src", key);
-  if (!(await exists(`${dir}/Makefile`))) {
-    await execa("git", ["-C", abs, "worktree", "prune"], { reject: false });
-    const add = await execa("git", ["-C", abs, "worktree", "add", "--detach", "--force", dir, sha], { reject: false, all: true });
-    if (add.exitCode !== 0) return labError("source", `${repo}: git worktree add failed`, add.all);
+  try {
+    await ensureEntry(dir, () => exists(`${dir}/Makefile`), async () => {
+      await execa("git", ["-C", abs, "worktree", "prune"], { reject: false });
+      const add = await execa("git", ["-C", abs, "worktree", "add", "--detach", "--force", dir, sha], { reject: false, all: true });
+      if (add.exitCode !== 0) throw new FillError(`${repo}: git worktree add failed`, add.all);
+    });
+  } catch (e) {
+    return labError("source", (e as Error).message, e instanceof FillError ? e.detail : undefined);
   }
   if (!(await stat(dir)).isDirectory()) return labError("source", `${dir}: not a directory`);
   const version = await kernelVersion(dir);

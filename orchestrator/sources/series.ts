@@ -5,7 +5,7 @@ import { basename, dirname, join } from "node:path";
 import { execa } from "execa";
 import { cachePath } from "../util/paths.ts";
 import { contentKey, sha256 } from "../util/hash.ts";
-import { buildDirAtomic, exists } from "../util/fsx.ts";
+import { ensureDir, exists } from "../util/fsx.ts";
 import { InputError, ok, err, type Result } from "../util/result.ts";
 import type { SourceTree } from "./types.ts";
 
@@ -85,6 +85,13 @@ export async function readSeries(path: string): Promise<Patch[]> {
 
 export const seriesKey = (patches: Patch[]): string => contentKey({ patches: patches.map((p) => sha256(p.text)) });
 
+/** Thrown out of a shared fill, so every job waiting on the same patched tree gets the failure. */
+class PatchError extends Error {
+  constructor(readonly failure: PatchFailure) {
+    super(failure.message);
+  }
+}
+
 /**
  * The source tree with the patches applied, in a hard-linked copy (GNU patch replaces the
  * files it changes, so the base tree is never modified). The key covers every patch's text.
@@ -93,17 +100,15 @@ export async function applySeries(base: SourceTree, patches: Patch[], label: str
   const key = `${base.key}+${seriesKey(patches)}`;
   const dir = cachePath("src", key);
   const tree: SourceTree = { dir, key, version: base.version, label: `${base.label} + ${label} (${patches.length} patches)` };
-  if (await exists(join(dir, ".cowlab-series"))) return ok(tree);
-  let failure: PatchFailure | undefined;
   try {
-    await buildDirAtomic(dir, async (tmp) => {
+    await ensureDir(dir, () => exists(join(dir, ".cowlab-series")), async (tmp) => {
       await execa("cp", ["-al", `${base.dir}/.`, tmp]);
-      failure = await applyPatches(tmp, patches);
-      if (failure) throw new Error(failure.message);
+      const failure = await applyPatches(tmp, patches);
+      if (failure) throw new PatchError(failure);
       await writeFile(join(tmp, ".cowlab-series"), patches.map((p) => p.name).join("\n") + "\n");
     });
   } catch (e) {
-    return err(failure ?? { message: (e as Error).message, patch: "", subject: "", detail: "" });
+    return err(e instanceof PatchError ? e.failure : { message: (e as Error).message, patch: "", subject: "", detail: "" });
   }
   return ok(tree);
 }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readFile, writeFile, stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
+import { writeFileAtomic } from "./fsx.ts";
 
 export const sha256 = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
 
@@ -34,6 +35,6 @@ export async function sha256FileCached(path: string): Promise<string> {
     /* no sidecar yet */
   }
   const digest = await sha256File(path);
-  await writeFile(sidecar, `${tag} ${digest}\n`);
+  await writeFileAtomic(sidecar, `${tag} ${digest}\n`); // two jobs may hash the same file at once
   return digest;
 }
