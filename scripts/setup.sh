@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-time (idempotent) machine set-up for cowlab on Debian bookworm, as root.
-# Installs the host tools, the bullseye source for linux-source-5.10 (pinned low so it
-# never upgrades anything), and the npm packages. Kernel sources themselves are fetched
+# Installs the host tools, the older and newer Debian suites the kernel sources come from
+# (pinned low so they never upgrade anything), and the npm packages. Kernel sources themselves are fetched
 # by the orchestrator into its cache, never installed system-wide.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,20 @@ APT_PACKAGES=(
 
 need_root() { [ "$(id -u)" = 0 ] || { echo "setup: run as root (apt-get install is needed)" >&2; exit 2; }; }
 
+# Every linux-source package a kernel spec names (kernels/specs/*.yaml), and linux-source-X.Y
+# for each "X.Y" id of the default matrix: adding a kernel is a data change, and set-up
+# notices a package apt cannot offer yet.
+SOURCE_PACKAGES=($( {
+  sed -n 's/.*package: *\(linux-source-[0-9.]*\).*/\1/p' kernels/specs/*.yaml
+  sed -n 's/^ *- *id: *"\{0,1\}\([0-9][0-9]*\.[0-9][0-9]*\)"\{0,1\}.*/linux-source-\1/p' kernels/matrix.yaml
+} | sort -u))
+
+# Older and newer Debian suites, pinned at 100 so they never replace a bookworm package while
+# `apt-get download` can still fetch from them: bullseye has linux-source-5.10,
+# trixie-backports the newest kernel (linux-source-7.3).
+LOW_SUITES=(bullseye bullseye-updates trixie-backports)
+LOW_SECURITY_SUITES=(bullseye-security)
+
 apt_ready() {
   local p status policy
   for p in "${APT_PACKAGES[@]}"; do
@@ -24,44 +38,40 @@ apt_ready() {
     status=$(dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null || true)
     [[ "$status" == *"install ok installed"* ]] || return 1
   done
-  policy=$(apt-cache policy linux-source-5.10 2>/dev/null || true)
-  [[ "$policy" == *"Candidate: "[0-9]* ]] || return 1
+  [ -f /etc/apt/sources.list.d/cowlab-low.sources ] || return 1
+  for p in "${SOURCE_PACKAGES[@]}"; do
+    policy=$(apt-cache policy "$p" 2>/dev/null || true)
+    [[ "$policy" == *"Candidate: "[0-9]* ]] || return 1
+  done
 }
 
 if ! apt_ready; then
   need_root
   export DEBIAN_FRONTEND=noninteractive
   dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
-  # linux-source-5.10 lives only in bullseye; a low pin keeps bullseye from replacing
-  # any bookworm package while still letting `apt-get download` fetch it.
-  cat > /etc/apt/sources.list.d/cowlab-bullseye.sources <<'SRC'
+  rm -f /etc/apt/sources.list.d/cowlab-bullseye.sources /etc/apt/preferences.d/cowlab-bullseye # older set-ups
+  cat > /etc/apt/sources.list.d/cowlab-low.sources <<SRC
 Types: deb
 URIs: http://deb.debian.org/debian
-Suites: bullseye bullseye-updates
+Suites: ${LOW_SUITES[*]}
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 Types: deb
 URIs: http://deb.debian.org/debian-security
-Suites: bullseye-security
+Suites: ${LOW_SECURITY_SUITES[*]}
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
-  cat > /etc/apt/preferences.d/cowlab-bullseye <<'PIN'
-Package: *
-Pin: release n=bullseye
-Pin-Priority: 100
-
-Package: *
-Pin: release n=bullseye-updates
-Pin-Priority: 100
-
-Package: *
-Pin: release n=bullseye-security
-Pin-Priority: 100
-PIN
+  for suite in "${LOW_SUITES[@]}" "${LOW_SECURITY_SUITES[@]}"; do
+    printf 'Package: *\nPin: release n=%s\nPin-Priority: 100\n\n' "$suite"
+  done > /etc/apt/preferences.d/cowlab-low
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${APT_PACKAGES[@]}"
+  for p in "${SOURCE_PACKAGES[@]}"; do
+    policy=$(apt-cache policy "$p" 2>/dev/null || true)
+    [[ "$policy" == *"Candidate: "[0-9]* ]] || { echo "setup: apt offers no $p (named in kernels/specs/): add its suite to LOW_SUITES in scripts/setup.sh" >&2; exit 2; }
+  done
 fi
 
 # npm packages: `npm ci` only when the lockfile changed since the last install.

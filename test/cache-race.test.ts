@@ -48,7 +48,7 @@ const fills = async (): Promise<string[]> =>
 
 /** Two processes, released at the same instant, each asking `stage` for `arg`. */
 async function twoProcesses(stage: string, arg: string): Promise<unknown[]> {
-  const startAt = String(Date.now() + 2500); // both are loaded and waiting by then
+  const startAt = String(Date.now() + 1800); // both are loaded (tsx start-up: ~0.7 s) and waiting by then
   const run = () => execa("node", ["--import", "tsx", repoPath("test", "fixtures", "race-worker.ts"), stage, startAt, arg], { env, cwd: repoPath() });
   const [a, b] = await Promise.all([run(), run()]);
   return [JSON.parse(a.stdout), JSON.parse(b.stdout)];

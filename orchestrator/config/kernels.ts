@@ -35,9 +35,19 @@ export async function loadKernelSpecs(): Promise<KernelSpec[]> {
   return specs;
 }
 
+/**
+ * A kernel id "X.Y" with no spec file is Debian's linux-source-X.Y with the fragments every
+ * kernel since 6.2 needs, so moving the matrix to the next Debian kernel is one changed line
+ * in kernels/matrix.yaml. A spec file, where one exists, always wins.
+ */
+export function debianDefaultSpec(id: string): KernelSpec | undefined {
+  if (!/^\d+\.\d+$/.test(id)) return undefined;
+  return { id, description: `Debian's linux-source-${id} (no spec file: the default for a Debian kernel)`, source: { kind: "debian", package: `linux-source-${id}` }, fragments: ["base", "gup-test"] };
+}
+
 export async function loadKernelSpec(id: string): Promise<KernelSpec> {
   const specs = await loadKernelSpecs();
-  const spec = specs.find((s) => s.id === id);
-  if (!spec) throw new InputError("kernels/specs", `no kernel '${id}' (known: ${specs.map((s) => s.id).join(", ")})`);
+  const spec = specs.find((s) => s.id === id) ?? debianDefaultSpec(id);
+  if (!spec) throw new InputError("kernels/specs", `no kernel '${id}' (known: ${specs.map((s) => s.id).join(", ")}, or X.Y for Debian's linux-source-X.Y)`);
   return spec;
 }
