@@ -36,10 +36,12 @@ note "uname=$(uname -r)"
 uptime_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 
 for t in $COWLAB_TESTCASES; do
-  limit=$(eval echo "\${COWLAB_TIMEOUT_$(echo "$t" | tr - _):-60}")
+  v=$(echo "$t" | tr - _)
+  limit=$(eval echo "\${COWLAB_TIMEOUT_$v:-60}")
+  filter=$(eval echo "\${COWLAB_FILTER_$v:-}") # the cases the host selected (empty: all)
   echo "# cowlab-begin $t"
   start=$(uptime_ms)
-  timeout -s KILL "$limit" "/testcases/$t"
+  KTAP_FILTER_GLOB="$filter" timeout -s KILL "$limit" "/testcases/$t"
   rc=$?
   echo "# cowlab-end $t rc=$rc ms=$(( $(uptime_ms) - start ))"
 done

@@ -3,9 +3,10 @@
 import { resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { ARCHES, type Arch } from "./config/machines.ts";
-import { loadManifest } from "./config/testcases.ts";
+import { checkKnownIssueGlobs, loadManifest } from "./config/testcases.ts";
 import { loadMatrix } from "./config/matrix.ts";
-import { planMatrix, shardJobs, parseShard, jobId } from "./run/plan.ts";
+import { planMatrix, shardJobs, parseShard, jobId, narrowCases } from "./run/plan.ts";
+import { caseTable } from "./guest/caselist.ts";
 import { runJobs } from "./run/runner.ts";
 import { readResults, writeReport } from "./report/index.ts";
 import { mergeResults } from "./results/merge.ts";
@@ -13,7 +14,7 @@ import type { RunResults } from "./results/schema.ts";
 import { listCache, pruneCache, parseSize, humanBytes } from "./cache/index.ts";
 import { exists, writeFileAtomic } from "./util/fsx.ts";
 import { cp } from "node:fs/promises";
-import { InputError } from "./util/result.ts";
+import { InputError, LabFailure } from "./util/result.ts";
 import { setQuiet } from "./util/log.ts";
 import { registerBisect } from "./bisect/cli.ts";
 
@@ -42,6 +43,7 @@ interface RunCliOptions {
   kernel?: string[];
   arch?: Arch[];
   tests?: string;
+  case?: string[];
   series?: string[];
   variant?: string[];
   fragment: string[];
@@ -64,6 +66,7 @@ program
   .option("-k, --kernel <ids...>", "kernel specs (kernels/specs/); default: the matrix's")
   .addOption(new Option("-a, --arch <arches...>", "guest architectures; default: the matrix's").choices([...ARCHES]))
   .option("-t, --tests <glob>", "testcase ids to run (glob); default: the matrix's")
+  .option("-c, --case <globs...>", "cases to run: globs over case names, or testcase/case (cowlab run --list shows them)")
   .option("-s, --series <dirs...>", "patch series (directory, quilt series file or mbox): each adds a variant named after it")
   .option("--variant <names...>", "variants to run (base, matrix variants, series names)")
   .option("-f, --fragment <names...>", "extra fragments from kernels/fragments/ for every variant (e.g. debug-vm)", [])
@@ -71,7 +74,7 @@ program
   .option("--guests <n>", "guests run at once (default: from cores and memory)")
   .option("-o, --out <dir>", "run folder", "reports/latest")
   .addOption(new Option("--accel <accel>", "QEMU accelerator; auto picks KVM only where it works").choices(["auto", "kvm", "tcg"]).default("auto"))
-  .option("--list", "print the jobs that would run, and exit")
+  .option("--list", "print the cases each job would run (job, tab, testcase/case), and exit")
   .option("--json", "print results.json to stdout when done (progress stays on stderr)")
   .action(async (opts: RunCliOptions) => {
     const [manifest, matrix] = await Promise.all([loadManifest(), loadMatrix()]);
@@ -87,9 +90,16 @@ program
       const { index, count } = parseShard(opts.shard);
       jobs = shardJobs(jobs, index, count);
     }
+    // Every case is known before a guest boots: the manifest's known-issue globs are checked
+    // against it, and --case narrows the jobs with it.
+    const table = await caseTable(manifest.testcases);
+    if (!table.ok) throw new LabFailure(`${table.error.message}${table.error.detail ? `\n${table.error.detail}` : ""}`);
+    await checkKnownIssueGlobs(manifest, table.value.table);
+    jobs = narrowCases(jobs, table.value.table, opts.case);
     if (opts.list) {
-      const list = jobs.map((j) => ({ job: jobId(j), testcases: j.testcases.map((t) => t.id) }));
-      process.stdout.write(opts.json ? JSON.stringify(list, null, 2) + "\n" : list.map((j) => `${j.job}\t${j.testcases.join(",")}`).join("\n") + "\n");
+      const list = jobs.map((j) => ({ job: jobId(j), cases: j.cases ?? {} }));
+      const lines = list.flatMap((j) => Object.entries(j.cases).flatMap(([t, cs]) => cs.map((c) => `${j.job}\t${t}/${c}`)));
+      process.stdout.write(opts.json ? JSON.stringify(list, null, 2) + "\n" : lines.join("\n") + "\n");
       return;
     }
     const guests = opts.guests === undefined ? undefined : Number(opts.guests);
@@ -194,7 +204,7 @@ try {
 } catch (e) {
   if (e instanceof CommanderError) {
     process.exitCode = e.exitCode === 0 ? 0 : EXIT.usage;
-  } else if (e instanceof InputError) {
+  } else if (e instanceof InputError || e instanceof LabFailure) {
     process.stderr.write(`cowlab: ${e.message}\n`);
     process.exitCode = EXIT.usage;
   } else {

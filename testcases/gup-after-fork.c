@@ -463,7 +463,7 @@ static void run_case_mem(const struct ktap_case *c, int gup_fd)
 	mm_region_free(&r);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static struct ktap_case cases[S_NR * MT_NR];
 	int n = 0;
@@ -479,5 +479,5 @@ int main(void)
 			c->b = t;
 		}
 	}
-	return ktap_run(cases, n);
+	return ktap_main(argc, argv, cases, n);
 }

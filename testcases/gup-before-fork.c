@@ -204,7 +204,7 @@ out:
 	mm_region_free(&r);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static struct ktap_case cases[S_NR * MT_NR];
 	int n = 0;
@@ -220,5 +220,5 @@ int main(void)
 			c->b = t;
 		}
 	}
-	return ktap_run(cases, n);
+	return ktap_main(argc, argv, cases, n);
 }

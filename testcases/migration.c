@@ -510,7 +510,7 @@ static void run_case(const struct ktap_case *c)
 	mm_region_free(&r);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static struct ktap_case cases[S_NR * 2];
 	int n = 0;
@@ -527,5 +527,5 @@ int main(void)
 			c->b = types[t];
 		}
 	}
-	return ktap_run(cases, n);
+	return ktap_main(argc, argv, cases, n);
 }

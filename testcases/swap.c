@@ -331,7 +331,7 @@ out:
 	free(snap);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static struct ktap_case cases[S_NR * MT_NR];
 	int n = 0;
@@ -350,5 +350,5 @@ int main(void)
 			c->b = t;
 		}
 	}
-	return ktap_run(cases, n);
+	return ktap_main(argc, argv, cases, n);
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { loadYaml } from "./yaml.ts";
+import { loadYaml, yamlLocation } from "./yaml.ts";
+import { globRe } from "../util/glob.ts";
 import { repoPath } from "../util/paths.ts";
 import { InputError } from "../util/result.ts";
 
@@ -67,4 +68,20 @@ export async function loadManifest(): Promise<Manifest> {
     if (!ids.has(k.testcase)) throw new InputError("testcases/manifest.yaml", `known issue names unknown testcase '${k.testcase}'`);
   }
   return m;
+}
+
+/**
+ * Every known-issue case glob must match a real case of its testcase (from the host's case
+ * table): a glob that matches nothing, after a rename or a typo, would silently stop
+ * predicting anything. The error names the manifest's line.
+ */
+export async function checkKnownIssueGlobs(m: Manifest, table: Record<string, string[]>, file = repoPath("testcases", "manifest.yaml")): Promise<void> {
+  for (const [i, k] of m.known_issues.entries()) {
+    const cases = table[k.testcase];
+    if (!cases) continue; // a testcase this run does not list
+    for (const [j, glob] of k.cases.entries()) {
+      if (cases.some((c) => globRe(glob).test(c))) continue;
+      throw new InputError(await yamlLocation(file, ["known_issues", i, "cases", j]), `known_issues.${i}.cases.${j}: '${glob}' matches no case of ${k.testcase} (its cases: cowlab run --list --tests ${k.testcase})`);
+    }
+  }
 }

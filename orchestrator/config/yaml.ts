@@ -37,14 +37,23 @@ export function parseYaml<S extends z.ZodType>(text: string, file: string, schem
   const issue = parsed.error.issues[0]!;
   const path = issue.path.map(String);
   // Point at the deepest node of the path that exists in the document.
-  let line = 1;
-  for (let n = path.length; n >= 0; n--) {
-    const node = doc.getIn(path.slice(0, n), true);
-    if (isNode(node) && node.range) {
-      line = lineCounter.linePos(node.range[0]).line;
-      break;
-    }
-  }
+  const line = lineOf(doc, lineCounter, path);
   const field = path.length ? path.join(".") : "(top level)";
   throw new InputError(`${shown(file)}:${line}`, `${field}: ${issue.message}`);
+}
+
+/** "file:line" of a field of a YAML file (its deepest existing node), for errors found after parsing. */
+export async function yamlLocation(file: string, path: (string | number)[]): Promise<string> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  return `${shown(file)}:${lineOf(doc, lineCounter, path.map(String))}`;
+}
+
+function lineOf(doc: ReturnType<typeof parseDocument>, lineCounter: LineCounter, path: string[]): number {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true);
+    if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+  }
+  return 1;
 }

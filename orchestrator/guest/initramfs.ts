@@ -14,13 +14,19 @@ export interface GuestSetup {
 }
 export const DEFAULT_SETUP: GuestSetup = { zram: "256M", hugepages: 16 };
 
-/** Shell-safe env file the init script sources: the testcases in order and their bounds. */
-export function guestEnv(testcases: Testcase[], setup: GuestSetup): string {
+/**
+ * Shell-safe env file the init script sources: the testcases in order, their bounds, and
+ * for a testcase narrowed to some of its cases, their names (the program's KTAP_FILTER_GLOB;
+ * names are [a-z0-9-], so they are their own globs).
+ */
+export function guestEnv(testcases: Testcase[], setup: GuestSetup, cases?: Record<string, string[]>): string {
+  const v = (t: Testcase): string => t.id.replace(/-/g, "_");
   const lines = [
     `COWLAB_ZRAM_SIZE=${setup.zram}`,
     `COWLAB_HUGEPAGES=${setup.hugepages}`,
     `COWLAB_TESTCASES="${testcases.map((t) => t.id).join(" ")}"`,
-    ...testcases.map((t) => `COWLAB_TIMEOUT_${t.id.replace(/-/g, "_")}=${t.timeout_s}`),
+    ...testcases.map((t) => `COWLAB_TIMEOUT_${v(t)}=${t.timeout_s}`),
+    ...testcases.filter((t) => cases?.[t.id]).map((t) => `COWLAB_FILTER_${v(t)}="${cases![t.id]!.join(",")}"`),
   ];
   return lines.join("\n") + "\n";
 }
@@ -29,9 +35,14 @@ export function guestEnv(testcases: Testcase[], setup: GuestSetup): string {
  * Assemble the guest's initramfs: busybox, the init script, the reproducers. The cpio is
  * written with --reproducible from a sorted file list, so equal inputs give equal bytes.
  */
-export async function buildInitramfs(busybox: string, reproducerDir: string, testcases: Testcase[], setup = DEFAULT_SETUP): Promise<Result<string>> {
+export async function buildInitramfs(
+  busybox: string,
+  reproducerDir: string,
+  testcases: Testcase[],
+  opts: { setup?: GuestSetup; cases?: Record<string, string[]> } = {},
+): Promise<Result<string>> {
   const init = await readFile(repoPath("guests", "init.sh"), "utf8");
-  const env = guestEnv(testcases, setup);
+  const env = guestEnv(testcases, opts.setup ?? DEFAULT_SETUP, opts.cases);
   const bins = await Promise.all(testcases.map(async (t) => sha256FileCached(join(reproducerDir, t.id))));
   const key = contentKey({ init: sha256(init), env: sha256(env), busybox: await sha256FileCached(busybox), bins });
   const out = cachePath("initramfs", `${key}.cpio`);

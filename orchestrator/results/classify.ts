@@ -64,6 +64,8 @@ export function classifyGuest(
   testcases: Testcase[],
   run: Pick<GuestRun, "console" | "ending" | "exitCode">,
   knownReports: KnownReport[] = [],
+  /** the cases the host planned per testcase; a finished program that ran others is an error */
+  planned?: Record<string, string[]>,
 ): Classified {
   const out = parseGuestOutput(run.console);
   const release = out.setup.uname;
@@ -106,9 +108,27 @@ export function classifyGuest(
       continue;
     }
     results.push(...classifyBlock(t, block, out.lines, reports, guestStatus, mk, crashReason));
+    const drift = planned?.[t.id] && caseDrift(planned[t.id]!, block);
+    if (drift) results.push(mk(t, "*", "error", drift, null));
   }
   const timings = out.blocks.map((b) => ({ id: b.id, ms: b.ms ?? null, rc: b.rc ?? null }));
   return { results, release, setup: out.setup, guestStatus, guestReason, reports: all, testcases: timings };
+}
+
+/**
+ * A program that finished but ran other cases than the host planned: the host's case table
+ * (built from the same sources) and the guest disagree, so a selection or a known-issue
+ * glob may be silently wrong.
+ */
+function caseDrift(planned: string[], block: TestcaseBlock): string | undefined {
+  if (block.endLine === undefined || block.plan === undefined || block.plan !== block.results.length) return undefined;
+  const ran = new Set(block.results.map((r) => r.name));
+  const want = new Set(planned);
+  const missing = planned.filter((c) => !ran.has(c));
+  const extra = [...ran].filter((c) => !want.has(c));
+  if (!missing.length && !extra.length) return undefined;
+  const list = (xs: string[]): string => xs.slice(0, 5).join(", ") + (xs.length > 5 ? `, ... (${xs.length})` : "");
+  return `the guest ran other cases than the host planned${missing.length ? `; not run: ${list(missing)}` : ""}${extra.length ? `; not planned: ${list(extra)}` : ""}`;
 }
 
 function classifyBlock(

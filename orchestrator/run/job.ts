@@ -110,7 +110,7 @@ export async function prepareJob(spec: JobSpec, machine: MachineProfile, ctx: Jo
   if (!busybox.ok) return { ok: false, error: failedJob(spec, started, "guest-error", busybox.error.message, base) };
   const repro = await buildReproducers(machine, b.headers, b.key, spec.testcases);
   if (!repro.ok) return { ok: false, error: failedJob(spec, started, "guest-error", `${repro.error.message}\n${repro.error.detail ?? ""}`, base) };
-  const initramfs = await buildInitramfs(busybox.value, repro.value, spec.testcases);
+  const initramfs = await buildInitramfs(busybox.value, repro.value, spec.testcases, spec.cases ? { cases: spec.cases } : {});
   if (!initramfs.ok) return { ok: false, error: failedJob(spec, started, "guest-error", initramfs.error.message, base) };
   return { ok: true, value: { spec, machine, source: source.value, build: b, initramfs: initramfs.value } };
 }
@@ -144,7 +144,7 @@ export async function bootJob(p: Prepared, ctx: JobContext, started: number): Pr
       if (begin) ctx.progress("test", begin[1]);
     },
   });
-  const c = classifyGuest({ job: jobId(spec), kernel: build.release, arch: spec.arch, variant: spec.variant.name }, spec.testcases, guest, ctx.knownReports);
+  const c = classifyGuest({ job: jobId(spec), kernel: build.release, arch: spec.arch, variant: spec.variant.name }, spec.testcases, guest, ctx.knownReports, spec.cases);
   const results = annotateKnown(c.results, ctx.knownIssues);
   const entry: KernelEntry = {
     ...emptyEntry(spec, started),

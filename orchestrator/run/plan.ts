@@ -10,6 +10,7 @@ import { exists } from "../util/fsx.ts";
 import { repoPath } from "../util/paths.ts";
 import { InputError } from "../util/result.ts";
 import { globRe } from "../util/glob.ts";
+import type { CaseTable } from "../guest/caselist.ts";
 
 export interface Variant {
   /** "base" for the unpatched source */
@@ -27,6 +28,8 @@ export interface JobSpec {
   variant: Variant;
   arch: Arch;
   testcases: Testcase[];
+  /** the cases each testcase runs, when the host knows them (see narrowCases); else all */
+  cases?: CaseTable;
 }
 
 export const jobId = (j: Pick<JobSpec, "kernel" | "variant" | "arch">): string => `${j.kernel.id}/${j.variant.name}/${j.arch}`;
@@ -107,4 +110,28 @@ export function parseShard(text: string): { index: number; count: number } {
   const count = Number(m?.[2]);
   if (!m || count < 1 || index < 1 || index > count) throw new InputError("--shard", `'${text}' is not I/N with 1 <= I <= N`);
   return { index, count };
+}
+
+/** Does a --case glob select case `name` of testcase `testcase`? "T/C" globs name both. */
+const caseMatches = (glob: string, testcase: string, name: string): boolean =>
+  glob.includes("/") ? globRe(glob).test(`${testcase}/${name}`) : globRe(glob).test(name);
+
+/**
+ * Give every job the cases it runs: all of the host's case table, or those matching a --case
+ * glob. Testcases left with no case, and jobs left with no testcase, are dropped; a glob that
+ * selects nothing anywhere is a usage error.
+ */
+export function narrowCases(jobs: JobSpec[], table: CaseTable, globs: string[] = []): JobSpec[] {
+  const selects = (t: string, c: string): boolean => !globs.length || globs.some((g) => caseMatches(g, t, c));
+  const unused = globs.filter((g) => !Object.entries(table).some(([t, cs]) => cs.some((c) => caseMatches(g, t, c))));
+  if (unused.length) throw new InputError("--case", `'${unused.join("', '")}' matches no case (cowlab run --list shows them)`);
+  return jobs.flatMap((j) => {
+    const cases: CaseTable = {};
+    for (const t of j.testcases) {
+      const chosen = (table[t.id] ?? []).filter((c) => selects(t.id, c));
+      if (chosen.length) cases[t.id] = chosen;
+    }
+    const testcases = j.testcases.filter((t) => cases[t.id]);
+    return testcases.length ? [{ ...j, testcases, cases }] : [];
+  });
 }

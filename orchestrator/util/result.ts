@@ -33,3 +33,6 @@ export class InputError extends Error {
     super(`${file}: ${message}`);
   }
 }
+
+/** A lab step the whole command depends on failed (not one job's): the CLI prints it and exits 2. */
+export class LabFailure extends Error {}

@@ -1,5 +1,5 @@
 // The real thing: build the minimal 6.12 kernel for both arches, boot each in QEMU and read
-// the reproducer's verdicts from its console. Uses the shared cache, so only the first run
+// the reproducer's verdicts from its console, for the cases --case selected. Uses the shared cache, so only the first run
 // on a machine pays for the builds.
 import { describe, expect, it, beforeAll } from "vitest";
 import { mkdtemp, readFile } from "node:fs/promises";
@@ -16,7 +16,7 @@ let exitCode: number | undefined;
 describe("6.12 built, booted and tested on both arches", () => {
   beforeAll(async () => {
     out = await mkdtemp(join(tmpdir(), "cowlab-it-"));
-    const r = await execa("node", [repoPath("bin", "cowlab.js"), "run", "--kernel", "6.12", "--variant", "base", "--tests", "gup-after-fork", "--out", out, "--json"], { reject: false, timeout: 40 * 60_000 });
+    const r = await execa("node", [repoPath("bin", "cowlab.js"), "run", "--kernel", "6.12", "--variant", "base", "--tests", "gup-after-fork", "--case", "vmsplice-child-*", "fork-cow-base", "--out", out, "--json"], { reject: false, timeout: 40 * 60_000 });
     exitCode = r.exitCode;
     if (!r.stdout) throw new Error(`cowlab run printed no results (exit ${r.exitCode}):\n${r.stderr}`);
     data = RunResults.parse(JSON.parse(r.stdout));
@@ -52,6 +52,17 @@ describe("6.12 built, booted and tested on both arches", () => {
       expect(byCase.get("vmsplice-child-thp")?.status, byCase.get("vmsplice-child-thp")?.reason).toBe("pass");
     });
   }
+
+  it("each guest ran exactly the cases --case selected from the host's list, no more", async () => {
+    const listed = await execa("node", [repoPath("bin", "cowlab.js"), "run", "--list", "--kernel", "6.12", "--variant", "base", "--tests", "gup-after-fork", "--case", "vmsplice-child-*", "fork-cow-base"]);
+    const planned = listed.stdout.split("\n").map((l) => l.split("\t")[1]!.replace("gup-after-fork/", ""));
+    expect(planned).toContain("vmsplice-child-mprotect-hugetlb");
+    expect(planned).not.toContain("fork-cow-thp");
+    for (const arch of ["x86_64", "arm64"]) {
+      const ran = data.results.filter((r) => r.arch === arch).map((r) => r.case);
+      expect(ran.sort()).toEqual([...new Set(planned)].sort());
+    }
+  });
 
   it("wrote the HTML report beside results.json", async () => {
     const html = await readFile(join(out, "index.html"), "utf8");

@@ -17,6 +17,15 @@
  *   ok N name | not ok N name | ok N name # SKIP why | not ok N name # ERROR why
  * Exit code: 0 no fail/error, 1 any fail, 2 any error (and no fail).
  *
+ * Case selection (kunit's kunit.action=list and kunit.filter_glob):
+ *   prog --list | KTAP_ACTION=list       print every case name, one per line, run nothing
+ *   prog --filter GLOB | KTAP_FILTER_GLOB=GLOB
+ *                        run only the cases whose name matches one of the
+ *                        comma-separated fnmatch(3) globs; the plan counts them
+ *   Both may be combined: --list --filter GLOB lists what a filter selects.
+ *   The host builds each program for its own arch and lists it, so it knows
+ *   every case id before a guest boots.
+ *
  * Environment knobs (optional):
  *   KTAP_CASE_TIMEOUT_S  per-case timeout (default 20)
  *   KTAP_TOTAL_BUDGET_S  whole-program budget; cases not started within it
@@ -30,6 +39,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fnmatch.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -253,11 +263,79 @@ static inline void ktap__reap_all(void)
 		;
 }
 
+/* Does `name` match one of the comma-separated globs in `filter` (NULL/"" = all)? */
+static inline int ktap__selected(const char *name, const char *filter)
+{
+	char *buf, *save = NULL, *g;
+	int hit = 0;
+
+	if (!filter || !*filter)
+		return 1;
+	buf = strdup(filter); /* the host may pass every selected name: no fixed bound */
+	if (!buf)
+		return 1;
+	for (g = strtok_r(buf, ",", &save); g && !hit; g = strtok_r(NULL, ",", &save))
+		hit = fnmatch(g, name, 0) == 0;
+	free(buf);
+	return hit;
+}
+
+static inline int ktap__run_all(const struct ktap_case *cases, int n);
+
 /*
- * Run all cases; prints the whole KTAP document and returns the exit code
- * (0/1/2).  Call as: return ktap_run(cases, n);
+ * Select the cases (KTAP_FILTER_GLOB), then list them (KTAP_ACTION=list) or
+ * run them, printing the whole KTAP document; returns the exit code (0/1/2).
  */
 static inline int ktap_run(const struct ktap_case *cases, int n)
+{
+	const char *filter = getenv("KTAP_FILTER_GLOB");
+	const char *action = getenv("KTAP_ACTION");
+	struct ktap_case *chosen = calloc((size_t)(n ? n : 1), sizeof(*chosen));
+	int m = 0, rc;
+
+	if (!chosen) {
+		perror("calloc");
+		return 2;
+	}
+	for (int i = 0; i < n; i++)
+		if (ktap__selected(cases[i].name, filter))
+			chosen[m++] = cases[i];
+	if (action && !strcmp(action, "list")) {
+		for (int i = 0; i < m; i++)
+			printf("%s\n", chosen[i].name);
+		free(chosen);
+		return 0;
+	}
+	if (action && *action && strcmp(action, "run")) {
+		fprintf(stderr, "KTAP_ACTION must be list or run, not '%s'\n", action);
+		free(chosen);
+		return 2;
+	}
+	rc = ktap__run_all(chosen, m);
+	free(chosen);
+	return rc;
+}
+
+/* main() of every program: --list and --filter GLOB, then ktap_run(). */
+static inline int ktap_main(int argc, char **argv, const struct ktap_case *cases, int n)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--list")) {
+			setenv("KTAP_ACTION", "list", 1);
+		} else if (!strcmp(argv[i], "--filter") && i + 1 < argc) {
+			setenv("KTAP_FILTER_GLOB", argv[++i], 1);
+		} else if (!strncmp(argv[i], "--filter=", 9)) {
+			setenv("KTAP_FILTER_GLOB", argv[i] + 9, 1);
+		} else {
+			fprintf(stderr, "usage: %s [--list] [--filter GLOB[,GLOB...]]\n", argv[0]);
+			return !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h") ? 0 : 2;
+		}
+	}
+	return ktap_run(cases, n);
+}
+
+/* Run `cases` in order in their own processes; see the output contract above. */
+static inline int ktap__run_all(const struct ktap_case *cases, int n)
 {
 	unsigned def_timeout = ktap__env_u("KTAP_CASE_TIMEOUT_S", 20);
 	unsigned budget_s = ktap__env_u("KTAP_TOTAL_BUDGET_S", 100);
