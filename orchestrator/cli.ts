@@ -45,6 +45,7 @@ interface RunCliOptions {
   tests?: string;
   case?: string[];
   series?: string[];
+  gitTree?: string;
   variant?: string[];
   fragment: string[];
   out: string;
@@ -68,6 +69,7 @@ program
   .option("-t, --tests <glob>", "testcase ids to run (glob); default: the matrix's")
   .option("-c, --case <globs...>", "cases to run: globs over case names, or testcase/case (cowlab run --list shows them)")
   .option("-s, --series <dirs...>", "patch series (directory, quilt series file or mbox): each adds a variant named after it")
+  .option("--git-tree <dir>", "git tree for kernels built from a git revision (default: the spec's repo, e.g. ../linux)")
   .option("--variant <names...>", "variants to run (base, matrix variants, series names)")
   .option("-f, --fragment <names...>", "extra fragments from kernels/fragments/ for every variant (e.g. debug-vm)", [])
   .option("--shard <I/N>", "run only shard I of N (deterministic, balanced); join shards with `cowlab merge`")
@@ -84,6 +86,7 @@ program
       ...(opts.variant ? { variants: opts.variant } : {}),
       ...(opts.tests ? { tests: opts.tests } : {}),
       ...(opts.series ? { series: opts.series } : {}),
+      ...(opts.gitTree ? { gitTree: opts.gitTree } : {}),
       fragments: opts.fragment,
     });
     if (opts.shard) {

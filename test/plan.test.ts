@@ -5,12 +5,19 @@ import { loadManifest } from "../orchestrator/config/testcases.ts";
 import { mergeResults } from "../orchestrator/results/merge.ts";
 import type { RunResults } from "../orchestrator/results/schema.ts";
 import { parseYaml } from "../orchestrator/config/yaml.ts";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
 
 describe("the matrix", () => {
-  it("expands the default matrix: 3 kernels x 2 arches x the full suite", async () => {
+  it("expands the default matrix: 4 kernels x 2 arches x the full suite", async () => {
     const jobs = await planMatrix(await loadMatrix(), await loadManifest(), {});
     const ids = jobs.map(jobId);
-    for (const k of ["5.10", "6.1", "6.12"]) for (const a of ["x86_64", "arm64"]) expect(ids).toContain(`${k}/base/${a}`);
+    expect(ids).toHaveLength(10);
+    // 7.3 has no spec file: an X.Y id is Debian's linux-source-X.Y
+    expect(jobs.find((j) => j.kernel.id === "7.3")!.kernel.source).toEqual({ kind: "debian", package: "linux-source-7.3" });
+    for (const k of ["5.10", "6.1", "6.12", "7.3"]) for (const a of ["x86_64", "arm64"]) expect(ids).toContain(`${k}/base/${a}`);
     for (const a of ["x86_64", "arm64"]) expect(ids).toContain(`6.12/anon-exclusive-off/${a}`);
     expect(jobs.find((j) => j.variant.name === "anon-exclusive-off")!.variant.series).toMatch(/kernels\/series\/anon-exclusive-off$/);
     expect(jobs[0]!.testcases.map((t) => t.id)).toEqual(["gup-after-fork", "gup-before-fork", "swap", "migration"]);
@@ -30,6 +37,30 @@ describe("the matrix", () => {
   it("names file, line and field for a bad matrix", () => {
     const text = "arches: [x86_64]\nkernels:\n  - id: '6.12'\n    arches: [riscv]\n";
     expect(() => parseYaml(text, "kernels/matrix.yaml", Matrix)).toThrow(/matrix\.yaml:4: kernels\.0\.arches\.0: /);
+  });
+});
+
+describe("kernels from a git tree", () => {
+  it("are available only when the tree and the revision exist, and the error names what is missing", async () => {
+    const m = await loadMatrix();
+    const mf = await loadManifest();
+    const kernels = ["5.18-anon-exclusive"];
+    const nowhere = join(tmpdir(), "cowlab-no-such-tree");
+    await expect(planMatrix(m, mf, { kernels, gitTree: nowhere })).rejects.toThrow(
+      `kernels/specs/5.18-anon-exclusive.yaml: source.repo: no git tree at ${nowhere} (clone mainline Linux there, or name a tree with --git-tree DIR)`,
+    );
+    const repo = await mkdtemp(join(tmpdir(), "cowlab-tree-"));
+    await expect(planMatrix(m, mf, { kernels, gitTree: repo })).rejects.toThrow(/source\.repo: .* is not a git tree/);
+    const git = (...a: string[]) => execa("git", ["-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.org", ...a]);
+    await git("init", "-q");
+    await writeFile(join(repo, "Makefile"), "");
+    await git("add", "Makefile");
+    await git("commit", "-q", "-m", "tree");
+    await expect(planMatrix(m, mf, { kernels, gitTree: repo })).rejects.toThrow(/source\.rev: the git tree at .* has no revision 'v5\.18'/);
+    await git("tag", "v5.18");
+    const jobs = await planMatrix(m, mf, { kernels, gitTree: repo });
+    expect(jobs.map(jobId)).toEqual(["5.18-anon-exclusive/base/x86_64", "5.18-anon-exclusive/base/arm64"]);
+    expect(jobs[0]!.kernel.source).toMatchObject({ kind: "git", repo, rev: "v5.18" });
   });
 });
 

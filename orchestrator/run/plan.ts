@@ -6,6 +6,7 @@ import type { Arch } from "../config/machines.ts";
 import type { Matrix } from "../config/matrix.ts";
 import type { Manifest, Testcase } from "../config/testcases.ts";
 import { readSeries } from "../sources/series.ts";
+import { sourceMissing } from "../sources/index.ts";
 import { exists } from "../util/fsx.ts";
 import { repoPath } from "../util/paths.ts";
 import { InputError } from "../util/result.ts";
@@ -44,6 +45,18 @@ export interface Filters {
   series?: string[];
   /** extra fragments for every variant */
   fragments?: string[];
+  /** the git tree for kernels whose source is a git revision (default: the spec's repo) */
+  gitTree?: string;
+}
+
+/**
+ * A git source's tree: --git-tree (relative to the working directory) if given, else the
+ * spec's repo, which is relative to the project ("../linux" is a clone beside it).
+ */
+function withGitTree(kernel: KernelSpec, gitTree: string | undefined): KernelSpec {
+  if (kernel.source.kind !== "git") return kernel;
+  const repo = gitTree ? resolve(gitTree) : resolve(repoPath(), kernel.source.repo);
+  return { ...kernel, source: { ...kernel.source, repo } };
 }
 
 export async function planMatrix(matrix: Matrix, manifest: Manifest, f: Filters): Promise<JobSpec[]> {
@@ -75,8 +88,10 @@ export async function planMatrix(matrix: Matrix, manifest: Manifest, f: Filters)
 
   const jobs: JobSpec[] = [];
   for (const entry of entries) {
-    const kernel = await loadKernelSpec(entry.id);
+    const kernel = withGitTree(await loadKernelSpec(entry.id), f.gitTree);
     if (kernel.unavailable) throw new InputError(`kernels/specs/${kernel.id}.yaml`, `cannot run here: ${kernel.unavailable.trim()}`);
+    const missing = await sourceMissing(kernel.source);
+    if (missing) throw new InputError(`kernels/specs/${kernel.id}.yaml`, `source.${missing}`);
     const variants = [...entry.variants.map(variantNamed), ...adhoc].filter((v) => !f.variants || f.variants.includes(v.name));
     const arches = (f.arches ?? entry.arches ?? matrix.arches) as Arch[];
     for (const variant of variants) for (const arch of arches) jobs.push({ kernel, variant, arch, testcases });

@@ -11,6 +11,23 @@ import type { SourceTree } from "./types.ts";
 
 export type { SourceTree } from "./types.ts";
 
+/**
+ * What a source needs that this machine lacks, as "field: what is wrong" (undefined: nothing).
+ * Checked at plan time, so a kernel whose git tree or tarball is missing is one clear usage
+ * error before anything builds. A Debian package is fetched when needed (apt says no then).
+ */
+export async function sourceMissing(spec: SourceSpec): Promise<string | undefined> {
+  if (spec.kind === "tarball") return (await exists(resolve(spec.path))) ? undefined : `path: no tarball at ${resolve(spec.path)}`;
+  if (spec.kind !== "git") return undefined;
+  const abs = resolve(spec.repo);
+  const hint = "clone mainline Linux there, or name a tree with --git-tree DIR";
+  if (!(await exists(abs))) return `repo: no git tree at ${abs} (${hint})`;
+  if ((await execa("git", ["-C", abs, "rev-parse", "--git-dir"], { reject: false })).exitCode !== 0) return `repo: ${abs} is not a git tree (${hint})`;
+  const rev = await execa("git", ["-C", abs, "rev-parse", "--verify", "--quiet", `${spec.rev}^{commit}`], { reject: false });
+  if (rev.exitCode !== 0) return `rev: the git tree at ${abs} has no revision '${spec.rev}' (git -C ${abs} fetch --tags origin, or another --git-tree)`;
+  return undefined;
+}
+
 /** The provider seam: every kind of source ends as an unpacked tree with a content key. */
 export async function resolveSource(spec: SourceSpec): Promise<Result<SourceTree>> {
   switch (spec.kind) {
