@@ -57,6 +57,14 @@ describe("patch series", () => {
     await expect(readSeries(join(dir, "empty"))).rejects.toBeInstanceOf(InputError);
   });
 
+  it("reads the folder `b4 am -o DIR` writes: one .mbx beside a .cover", async () => {
+    const b4 = join(dir, "b4");
+    await mkdir(b4);
+    await writeFile(join(b4, "v2_20220329_david_mm_cow_fixes_part_2.cover"), "cover letter\n");
+    await writeFile(join(b4, "v2_20220329_david_mm_cow_fixes_part_2.mbx"), patch(1, "mm: first", "f", "a", "b") + patch(2, "mm: second", "f", "b", "c"));
+    expect((await readSeries(b4)).map((p) => p.subject)).toEqual(["mm: first", "mm: second"]);
+  });
+
   it("applies a series into a copy, leaving the base tree untouched", async () => {
     const mbox = join(dir, "good.mbox");
     await writeFile(mbox, patch(1, "mm: first", "mm/memory.c", "reuse", "copy"));

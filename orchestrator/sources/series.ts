@@ -65,7 +65,11 @@ export async function readSeries(path: string): Promise<Patch[]> {
   let patches: Patch[];
   if (st.isDirectory()) {
     if (await exists(join(path, "series"))) return readSeries(join(path, "series"));
-    const names = (await readdir(path)).filter((f) => /\.(patch|diff)$/.test(f)).sort();
+    const files = await readdir(path);
+    const names = files.filter((f) => /\.(patch|diff)$/.test(f)).sort();
+    // `b4 am -o DIR` leaves one .mbx (and a .cover) in DIR: the folder stands for that mbox.
+    const mboxes = files.filter((f) => /\.(mbx|mbox)$/.test(f));
+    if (!names.length && mboxes.length === 1) return readSeries(join(path, mboxes[0]!));
     patches = await fromFiles(path, names, path);
   } else {
     const text = await readFile(path, "utf8");
