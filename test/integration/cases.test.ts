@@ -2,6 +2,8 @@
 // known-issue globs all match real cases. Needs the host compiler and liburing (setup.sh).
 import { describe, expect, it } from "vitest";
 import { join } from "node:path";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { execa } from "execa";
 import { caseTable } from "../../orchestrator/guest/caselist.ts";
 import { checkKnownIssueGlobs, loadManifest } from "../../orchestrator/config/testcases.ts";
@@ -20,6 +22,28 @@ describe("every case known before a guest boots", () => {
     expect(t.value.table["gup-after-fork"]!.slice(0, 2)).toEqual(["fork-cow-base", "fork-cow-thp"]);
     expect(t.value.table.migration).toContain("fork-while-migrating-thp");
     await expect(checkKnownIssueGlobs(m, t.value.table)).resolves.toBeUndefined();
+  }, 120_000);
+
+  it("reproducers: two jobs asking for the same uncached build compile it once", async () => {
+    const saved = { cache: process.env.COWLAB_CACHE, trace: process.env.COWLAB_TRACE_FILLS };
+    const root = await mkdtemp(join(tmpdir(), "cowlab-repro-race-"));
+    process.env.COWLAB_CACHE = join(root, "cache");
+    process.env.COWLAB_TRACE_FILLS = join(root, "fills");
+    try {
+      const m = await loadManifest();
+      const [a, b] = await Promise.all([caseTable(m.testcases), caseTable(m.testcases)]);
+      expect(a.ok && b.ok).toBe(true);
+      if (!a.ok || !b.ok) return;
+      expect(a.value.dir).toBe(b.value.dir);
+      expect(a.value.table).toEqual(b.value.table);
+      const fills = (await readFile(join(root, "fills"), "utf8")).trim().split("\n");
+      expect(fills.filter((l) => l.includes("/testcases/"))).toHaveLength(1);
+    } finally {
+      for (const [k, v] of [["COWLAB_CACHE", saved.cache], ["COWLAB_TRACE_FILLS", saved.trace]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   }, 120_000);
 
   it("a program's --filter selects by comma-separated globs; bad arguments exit 2", async () => {
