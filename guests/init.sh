@@ -33,6 +33,13 @@ note "numa_nodes=$(ls -d /sys/devices/system/node/node* 2>/dev/null | wc -l)"
 note "cpus=$(grep -c ^processor /proc/cpuinfo)"
 note "uname=$(uname -r)"
 
+# From here on the console shows only kernel messages at KERN_WARNING and above: every
+# report the lab reads (panic, Oops, BUG, WARN, lockdep, RCU stall, hung task) is at those
+# levels, while informational printks (a late device probe) would otherwise land in the
+# middle of the programs' KTAP lines on the shared serial line. dmesg keeps them all.
+echo 5 > /proc/sys/kernel/printk
+note "console_loglevel=$(cut -f1 /proc/sys/kernel/printk)"
+
 uptime_ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 
 for t in $COWLAB_TESTCASES; do

@@ -163,3 +163,27 @@ describe("fatal kernel lines", () => {
     expect(isFatalLine("[    2.0] WARNING: CPU: 0 PID: 1 at mm/memory.c:1 f+0x1/0x2")).toBe(false);
   });
 });
+
+describe("a printk inside a program's line", () => {
+  it("gets its own line and the program's line is rejoined (captured 6.12 console)", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { repoPath } = await import("../orchestrator/util/paths.ts");
+    const text = await readFile(repoPath("test", "fixtures", "consoles", "6.12-x86_64-printk-inside-a-result-line.log"), "utf8");
+    expect(text).toContain("not ok 1 iouring[    1.182593] input: ImExPS/2 Generic Explorer Mouse");
+    const out = parseGuestOutput(text);
+    const b = out.blocks[0]!;
+    expect(b.plan).toBe(21);
+    expect(b.results).toHaveLength(21);
+    expect(b.results[0]).toMatchObject({ ok: false, number: 1, name: "iouring-fork-parent-write-base" });
+    expect(out.lines).toContain("[    1.182593] input: ImExPS/2 Generic Explorer Mouse as /devices/platform/i8042/serio1/input/input2");
+    expect(out.lines).toHaveLength(text.split("\n").length);
+    const c = classifyGuest({ ...id, job: "6.12/step-03/x86_64" }, [tc("gup-before-fork", "gup-before-fork")], { console: text, ending: "exited", exitCode: 0 });
+    expect(c.results.find((r) => r.case === "iouring-fork-parent-write-base")?.status).toBe("fail");
+    expect(c.reports).toEqual([]);
+  });
+
+  it("two records inside one line, and a line a program only began", () => {
+    const lines = parseGuestOutput("# cowlab-begin a\n1..1\nnot ok 1 x[    2.000001] one\n[    2.000002] two\n-y\n# cowlab-end a rc=1 ms=3\n").lines;
+    expect(lines.slice(2, 5)).toEqual(["[    2.000001] one", "[    2.000002] two", "not ok 1 x-y"]);
+  });
+});

@@ -14,6 +14,27 @@ const TIMESTAMP = /^\[\s*\d+\.\d+\]\s?/;
 export const stripTimestamp = (line: string): string => line.replace(TIMESTAMP, "");
 export const isKernelLine = (line: string): boolean => TIMESTAMP.test(line);
 
+/** A printk record starting inside a line the guest's programs were writing. */
+const EMBEDDED = /^(.*?\S)(\[\s*\d+\.\d{6}\] .*)$/;
+
+/**
+ * The kernel and the guest's programs share one serial line, so a printk can land in the
+ * middle of a program's line: "not ok 1 iouring[    1.182593] input: ...", then
+ * "-fork-parent-write-base" on the next. Give the kernel record its own line and rejoin the
+ * program's two halves on the next one; the line count (and so every line index) stays.
+ */
+export function untangleConsole(lines: string[]): string[] {
+  const out = [...lines];
+  for (let i = 0; i < out.length - 1; i++) {
+    if (isKernelLine(out[i]!)) continue;
+    const m = EMBEDDED.exec(out[i]!);
+    if (!m) continue;
+    out[i] = m[2]!;
+    out[i + 1] = m[1]! + out[i + 1]!;
+  }
+  return out;
+}
+
 const OOPSES: { re: RegExp; title: (m: RegExpExecArray) => string }[] = [
   { re: /Kernel panic - not syncing: (.*)/, title: (m) => `Kernel panic: ${m[1]}` },
   { re: /(kernel BUG at \S+)/, title: (m) => m[1]! },

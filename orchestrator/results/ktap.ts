@@ -1,6 +1,6 @@
 // KTAP as the reproducers print it, framed by the guest init's markers. Pure parsing: what
 // the lines say, nothing about what it means for a verdict (that is classify.ts).
-import { isKernelLine } from "../qemu/console.ts";
+import { isKernelLine, untangleConsole } from "../qemu/console.ts";
 
 export type KtapDirective = "SKIP" | "ERROR" | "TODO" | "XFAIL" | undefined;
 
@@ -43,7 +43,7 @@ const SETUP = /^# cowlab-setup (\w+)=(.*)$/;
 const DURATION = /^# duration_ms:\s*(\d+)/;
 
 export function parseGuestOutput(consoleText: string): GuestOutput {
-  const lines = consoleText.split("\n");
+  const lines = untangleConsole(consoleText.split("\n"));
   const out: GuestOutput = { setup: {}, blocks: [], done: false, lines };
   let block: TestcaseBlock | undefined;
   let diags: string[] = [];
