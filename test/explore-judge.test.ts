@@ -59,6 +59,12 @@ describe("judge", () => {
     expect(j.failures.map((f) => f.invariant)).toEqual(["fork-isolation"]);
   });
 
+  it("a write through another process's pin leaking into a mapping is fork-isolation too", () => {
+    const line = "base | fork | pin:iouring@child | write:pin | read:parent";
+    const j = judge(model(line), run(line, ["ok", "ok", "ok", "w3"]));
+    expect(j.failures.map((f) => f.invariant)).toEqual(["fork-isolation"]);
+  });
+
   it("names the other invariants from the prediction", () => {
     const cases: [string, string[], string][] = [
       ["base | mprotect:ro | write:parent", ["ok", "ok"], "write-protection"],

@@ -119,6 +119,15 @@ describe("grammar file", () => {
     expect(() => parseGrammar(minimal.replace("{summary: b}", "{summary: b, capz: []}"), "g.yaml")).toThrow(/^g\.yaml:3: memory\.base: .*capz/);
   });
 
+  it("locates cross-field mistakes of a file on disk to their line", async () => {
+    const { mkdtemp, writeFile } = await import("node:fs/promises");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const file = join(await mkdtemp(join(tmpdir(), "explore-grammar-")), "g.yaml");
+    await writeFile(file, minimal + "  - {name: read, summary: again}\n");
+    await expect(loadGrammar(file)).rejects.toThrow(/g\.yaml:9: ops\.2\.name: 'read' is defined twice$/);
+  });
+
   it("rejects cross-field mistakes in one line", () => {
     expect(() => parseGrammar(minimal.replace("subject: arg, args: [parent]}\n  - {name: write", "subject: arg}\n  - {name: write"), "g.yaml")).toThrow("ops.0.subject: 'arg' needs an args list");
     expect(() => parseGrammar(minimal + "  - {name: read, summary: again}\n", "g.yaml")).toThrow("ops.2.name: 'read' is defined twice");

@@ -34,7 +34,7 @@ function blame(p: Prediction, observed: Outcome, model: Model): InvariantId {
   if (p.kind !== "read" || p.token === "read:pin") return p.invariant;
   const reader = p.token.slice("read:".length);
   const writer = model.writers.get(observed as Version);
-  if (writer !== undefined && writer !== reader && writer !== "pin") return "fork-isolation";
+  if (writer !== undefined && writer.owner !== reader) return "fork-isolation";
   return p.invariant;
 }
 

@@ -30,10 +30,16 @@ export interface Prediction {
   why: string;
 }
 
+/** A write's author (a process or the pin) and the process whose mapping it went into. */
+export interface Writer {
+  by: Proc | "pin";
+  owner: Proc;
+}
+
 export interface Model {
   predictions: Prediction[];
-  /** who wrote each version: the judge uses it to tell a leak from a lost write */
-  writers: Map<Version, Proc | "pin">;
+  /** who wrote each version, and into whose mapping: the judge tells a leak from a lost write */
+  writers: Map<Version, Writer>;
 }
 
 interface ProcM {
@@ -83,7 +89,7 @@ export function predict(sc: Scenario, g: Grammar): Model {
   let pin: PinM | null = null;
   let dontfork = false;
   let wipeonfork = false;
-  const writers = new Map<Version, Proc | "pin">();
+  const writers = new Map<Version, Writer>();
   const out: Prediction[] = [];
 
   sc.ops.forEach((op, i) => {
@@ -98,7 +104,7 @@ export function predict(sc: Scenario, g: Grammar): Model {
     const readInvariant = (name: Proc, p: ProcM): InvariantId => {
       if (p.wiped) return "wipeonfork";
       if (p.viewFromPin) return "pin-coherence";
-      const others = [...writers.entries()].some(([v, w]) => v !== p.view && w !== name && !(w === "pin" && pin?.owner === name));
+      const others = [...writers.entries()].some(([v, w]) => v !== p.view && w.owner !== name);
       return others ? "fork-isolation" : "content-preserved";
     };
 
@@ -153,7 +159,7 @@ export function predict(sc: Scenario, g: Grammar): Model {
             break;
           }
           push({ kind: "write", accept: ["ok"], invariant: pin.spec.at_access ? "write-protection" : "pin-coherence", why: "the pin writes into the pinned pages" });
-          writers.set(v, "pin");
+          writers.set(v, { by: "pin", owner: pin.owner });
           pin.view = v;
           if (pin.coherent || pin.spec.at_access) {
             o.view = v;
@@ -174,7 +180,7 @@ export function predict(sc: Scenario, g: Grammar): Model {
           break;
         }
         push({ kind: "write", accept: ["ok"], invariant: "write-protection", why: `${name} maps the region PROT_WRITE` });
-        writers.set(v, name);
+        writers.set(v, { by: name, owner: name });
         Object.assign(p, { view: v, anon: true, wiped: false, viewFromPin: false });
         if (pin && pin.owner === name && p.mapped) {
           if (pin.spec.longterm) pin.view = v;
