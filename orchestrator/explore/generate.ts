@@ -156,7 +156,9 @@ export function randomScenario(g: Grammar, seed: number, o: RandomOptions = {}):
     const len = min + pick(rng, max - min + 1);
     const path: Candidate[] = [];
     let s = initialState(t);
-    while (path.length < len) {
+    // Past `len`, keep drawing (up to `max`) while the completion rules fail: cheaper than
+    // starting over, and still a function of the seed.
+    while (path.length < len || (path.length < max && rejectEnd(path))) {
       const ok = all.filter((c) => !rejectNext(s, path[path.length - 1], c, g, t));
       if (!ok.length) break;
       const c = ok[pick(rng, ok.length)]!;
