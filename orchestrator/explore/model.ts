@@ -99,6 +99,8 @@ export function predict(sc: Scenario, g: Grammar): Model {
     const push = (p: Omit<Prediction, "step" | "token" | "caveats"> & { caveats?: Caveat[] }): void => {
       out.push({ step, token, caveats: [], ...p });
     };
+    /** An op whose only promise is that it returns within its bound. */
+    const returns = (why: string): void => push({ kind: "op", accept: ["done"], invariant: "bounded", why });
     const faultInvariant = (p: ProcM): InvariantId => (p.dontforked ? "dontfork" : "unmapped-faults");
     // Which invariant a process's read rests on: the most specific promise in play.
     const readInvariant = (name: Proc, p: ProcM): InvariantId => {
@@ -195,7 +197,7 @@ export function predict(sc: Scenario, g: Grammar): Model {
         procs[c] = wipeonfork && par.mapped && !dontfork
           ? proc({ alive: true, mapped: true, writable: par.writable, view: "zero", anon: true, wiped: true })
           : proc({ alive: true, mapped: par.mapped && !dontfork, writable: par.writable, view: par.view, anon: par.anon, dontforked: par.mapped && dontfork });
-        push({ kind: "op", accept: ["done"], invariant: "bounded", why: "fork returns" });
+        returns("fork returns");
         break;
       }
       case "pin": {
@@ -206,37 +208,37 @@ export function predict(sc: Scenario, g: Grammar): Model {
         // zeropage is replaced by an anonymous copy first.
         if (spec.access.includes("write") && !spec.at_access) o.anon = true;
         pin = { mech: op.arg ?? "", spec, owner: at, view: o.view, history: new Set([o.view]), coherent: true, snapshot: o.view, anonAtPin: o.anon };
-        push({ kind: "op", accept: ["done"], invariant: "bounded", why: "the pin is taken" });
+        returns("the pin is taken");
         break;
       }
       case "unpin":
         pin = null;
-        push({ kind: "op", accept: ["done"], invariant: "bounded", why: "the pin is dropped" });
+        returns("the pin is dropped");
         break;
       case "mprotect":
         procs[at].writable = op.arg === "rw";
-        push({ kind: "op", accept: ["done"], invariant: "bounded", why: "mprotect returns" });
+        returns("mprotect returns");
         break;
       case "munmap":
         procs[at].mapped = false;
         if (pin && pin.owner === at) pin.coherent = false;
-        push({ kind: "op", accept: ["done"], invariant: "bounded", why: "munmap returns" });
+        returns("munmap returns");
         break;
       case "exit":
         Object.assign(procs[(op.arg ?? "child") as Proc], { alive: false, mapped: false });
-        push({ kind: "op", accept: ["done"], invariant: "bounded", why: "the child exits" });
+        returns("the child exits");
         break;
       case "dontfork":
         dontfork = true;
-        push({ kind: "op", accept: ["done"], invariant: "bounded", why: "madvise returns" });
+        returns("madvise returns");
         break;
       case "dofork":
         dontfork = false;
-        push({ kind: "op", accept: ["done"], invariant: "bounded", why: "madvise returns" });
+        returns("madvise returns");
         break;
       case "wipeonfork":
         wipeonfork = true;
-        push({ kind: "op", accept: ["done"], invariant: "bounded", why: "madvise returns" });
+        returns("madvise returns");
         break;
       // The data does not change: later reads rest on content-preserved (or a stronger promise).
       case "pageout":
@@ -245,7 +247,7 @@ export function predict(sc: Scenario, g: Grammar): Model {
       case "collapse":
       case "mremap":
       case "ksm":
-        push({ kind: "op", accept: ["done"], invariant: "bounded", why: `${op.name} may fail (pinned pages stay put), but returns and keeps the content` });
+        returns(`${op.name} may fail (pinned pages stay put), but returns and keeps the content`);
         break;
     }
   });
