@@ -4,7 +4,9 @@ import { loadKernelSpec } from "../config/kernels.ts";
 import { ARCHES, type Arch } from "../config/machines.ts";
 import { loadManifest } from "../config/testcases.ts";
 import { resolveSource } from "../sources/index.ts";
-import { InputError } from "../util/result.ts";
+import { InputError, LabFailure } from "../util/result.ts";
+import { globRe } from "../util/glob.ts";
+import { caseTable } from "../guest/caselist.ts";
 import { setQuiet } from "../util/log.ts";
 import { withLock } from "../util/lock.ts";
 import { markUsed } from "../util/fsx.ts";
@@ -52,6 +54,12 @@ export function registerBisect(program: Command): void {
       if (o.repo && (!o.good || !o.bad)) throw new InputError("cowlab bisect", "--repo needs --good REV and --bad REV");
       const manifest = await loadManifest();
       if (!manifest.testcases.some((t) => t.id === o.test)) throw new InputError("--test", `no testcase '${o.test}' in testcases/manifest.yaml`);
+      // Each step's guest runs only the cases that decide it: the host knows them before boot.
+      const testcase = manifest.testcases.find((t) => t.id === o.test)!;
+      const table = await caseTable([testcase]);
+      if (!table.ok) throw new LabFailure(`${table.error.message}${table.error.detail ? `\n${table.error.detail}` : ""}`);
+      const selected = table.value.table[testcase.id]!.filter((c) => globRe(o.case).test(c));
+      if (!selected.length) throw new InputError("--case", `'${o.case}' matches no case of ${o.test} (cowlab run --list --tests ${o.test} shows them)`);
       const spec = await loadKernelSpec(o.kernel);
       let target;
       let kernel = spec;
@@ -65,7 +73,7 @@ export function registerBisect(program: Command): void {
       }
       if (o.json) setQuiet(true);
       const data = await withLock(cachePath("bisect", `${target.workKey}-${o.arch}`), () =>
-        runBisection(target, { kernel, arch: o.arch, manifest, test: o.test, cases: o.case, find: o.find, outDir: resolve(o.out), command: `cowlab ${process.argv.slice(2).join(" ")}` }),
+        runBisection(target, { kernel, arch: o.arch, manifest, test: o.test, cases: o.case, selected, find: o.find, outDir: resolve(o.out), command: `cowlab ${process.argv.slice(2).join(" ")}` }),
       );
       await markUsed(cachePath("bisect", `${target.workKey}-${o.arch}`));
       if (o.json) process.stdout.write(JSON.stringify(data, null, 2) + "\n");

@@ -37,6 +37,8 @@ export interface BisectOptions {
   manifest: Manifest;
   test: string;
   cases: string;
+  /** the test's case names that `cases` selects: all a step's guest runs */
+  selected?: string[];
   find: "regression" | "fix";
   outDir: string;
   command: string;
@@ -87,7 +89,7 @@ export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<R
       return verdict;
     };
     if (!tree.ok) return record("skip", tree.error);
-    const spec: JobSpec = { kernel: o.kernel, variant: { name: `step-${String(position).padStart(2, "0")}`, fragments: [] }, arch: o.arch, testcases: [testcase] };
+    const spec: JobSpec = { kernel: o.kernel, variant: { name: `step-${String(position).padStart(2, "0")}`, fragments: [] }, arch: o.arch, testcases: [testcase], ...(o.selected ? { cases: { [testcase.id]: o.selected } } : {}) };
     const ctx: JobContext = {
       runDir: o.outDir,
       accel: "auto",

@@ -18,11 +18,15 @@ const CASES = [
   { family: "migration", test: "migration", case: "move-pinned-base", culprit: "0007-" },
 ];
 
+const ranCases = new Map<string, string[]>();
+
 async function bisect(args: string[]): Promise<NonNullable<RunResults["bisect"]>> {
   const out = await mkdtemp(join(tmpdir(), "cowlab-bisect-"));
   const r = await execa("node", [repoPath("bin", "cowlab.js"), "bisect", ...args, "--arch", "x86_64", "--out", out, "--json"], { reject: false, timeout: 60 * 60_000 });
   if (!r.stdout) throw new Error(`cowlab bisect ${args.join(" ")} printed nothing (exit ${r.exitCode}):\n${r.stderr}`);
-  return RunResults.parse(JSON.parse(r.stdout)).bisect!;
+  const data = RunResults.parse(JSON.parse(r.stdout));
+  ranCases.set(args.join(" "), [...new Set(data.results.map((x) => x.case))]);
+  return data.bisect!;
 }
 
 describe("bisecting cow-breakers", () => {
@@ -37,6 +41,8 @@ describe("bisecting cow-breakers", () => {
       expect(b.culprit?.label, b.conclusion).toMatch(new RegExp(`^${c.culprit}`));
       expect(b.steps.length).toBeLessThanOrEqual(maxProbes(b.changes));
       expect(b.steps[0]!.verdict).toBe("bad");
+      // each step's guest ran only the case that decides it
+      expect([...ranCases.entries()].find(([k]) => k.includes(`--test ${c.test} `))?.[1]).toEqual([c.case]);
     });
   }
 
