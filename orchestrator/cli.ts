@@ -6,7 +6,7 @@ import { ARCHES, type Arch } from "./config/machines.ts";
 import { checkKnownIssueGlobs, loadManifest } from "./config/testcases.ts";
 import { loadMatrix } from "./config/matrix.ts";
 import { planMatrix, shardJobs, parseShard, jobId, narrowCases } from "./run/plan.ts";
-import { caseTable } from "./guest/caselist.ts";
+import { requireCaseTable } from "./guest/caselist.ts";
 import { runJobs } from "./run/runner.ts";
 import { readResults, writeReport } from "./report/index.ts";
 import { mergeResults } from "./results/merge.ts";
@@ -95,10 +95,9 @@ program
     }
     // Every case is known before a guest boots: the manifest's known-issue globs are checked
     // against it, and --case narrows the jobs with it.
-    const table = await caseTable(manifest.testcases);
-    if (!table.ok) throw new LabFailure(`${table.error.message}${table.error.detail ? `\n${table.error.detail}` : ""}`);
-    await checkKnownIssueGlobs(manifest, table.value.table);
-    jobs = narrowCases(jobs, table.value.table, opts.case);
+    const { table } = await requireCaseTable(manifest.testcases);
+    await checkKnownIssueGlobs(manifest, table);
+    jobs = narrowCases(jobs, table, opts.case);
     if (opts.list) {
       const list = jobs.map((j) => ({ job: jobId(j), cases: j.cases ?? {} }));
       const lines = list.flatMap((j) => Object.entries(j.cases).flatMap(([t, cs]) => cs.map((c) => `${j.job}\t${t}/${c}`)));

@@ -4,9 +4,9 @@ import { loadKernelSpec } from "../config/kernels.ts";
 import { ARCHES, type Arch } from "../config/machines.ts";
 import { loadManifest } from "../config/testcases.ts";
 import { resolveSource } from "../sources/index.ts";
-import { InputError, LabFailure } from "../util/result.ts";
+import { InputError } from "../util/result.ts";
 import { globRe } from "../util/glob.ts";
-import { caseTable } from "../guest/caselist.ts";
+import { requireCaseTable } from "../guest/caselist.ts";
 import { setQuiet } from "../util/log.ts";
 import { withLock } from "../util/lock.ts";
 import { markUsed } from "../util/fsx.ts";
@@ -56,9 +56,8 @@ export function registerBisect(program: Command): void {
       if (!manifest.testcases.some((t) => t.id === o.test)) throw new InputError("--test", `no testcase '${o.test}' in testcases/manifest.yaml`);
       // Each step's guest runs only the cases that decide it: the host knows them before boot.
       const testcase = manifest.testcases.find((t) => t.id === o.test)!;
-      const table = await caseTable([testcase]);
-      if (!table.ok) throw new LabFailure(`${table.error.message}${table.error.detail ? `\n${table.error.detail}` : ""}`);
-      const selected = table.value.table[testcase.id]!.filter((c) => globRe(o.case).test(c));
+      const { table } = await requireCaseTable([testcase]);
+      const selected = table[testcase.id]!.filter((c) => globRe(o.case).test(c));
       if (!selected.length) throw new InputError("--case", `'${o.case}' matches no case of ${o.test} (cowlab run --list --tests ${o.test} shows them)`);
       const spec = await loadKernelSpec(o.kernel);
       let target;

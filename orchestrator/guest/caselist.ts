@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { loadMachine, type Arch } from "../config/machines.ts";
 import type { Testcase } from "../config/testcases.ts";
 import { sha256 } from "../util/hash.ts";
-import { ok, labError, type Result } from "../util/result.ts";
+import { ok, labError, LabFailure, type Result } from "../util/result.ts";
 import { buildReproducers } from "./reproducers.ts";
 
 /** testcase id → its case names, in the order the program runs them */
@@ -39,4 +39,11 @@ export async function caseTable(testcases: Testcase[]): Promise<Result<HostCases
     table[t.id] = names;
   }
   return ok({ table, dir: built.value });
+}
+
+/** The case table a command cannot go on without: a failure ends the command (exit 2). */
+export async function requireCaseTable(testcases: Testcase[]): Promise<HostCases> {
+  const t = await caseTable(testcases);
+  if (!t.ok) throw new LabFailure(`${t.error.message}${t.error.detail ? `\n${t.error.detail}` : ""}`);
+  return t.value;
 }
