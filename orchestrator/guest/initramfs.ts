@@ -4,7 +4,7 @@ import { execa } from "execa";
 import type { Testcase } from "../config/testcases.ts";
 import { cachePath, repoPath } from "../util/paths.ts";
 import { contentKey, sha256, sha256File, sha256FileCached } from "../util/hash.ts";
-import { ensureEntry, exists, FillError, markUsed, writeFileAtomic } from "../util/fsx.ts";
+import { ensureEntry, exists, FillError, fillFailure, markUsed, writeFileAtomic } from "../util/fsx.ts";
 import { uniqueSuffix } from "../util/unique.ts";
 import { ok, labError, type Result } from "../util/result.ts";
 
@@ -68,7 +68,7 @@ export async function buildInitramfs(
     }
   });
   } catch (e) {
-    return labError("guest", `assembling the initramfs failed: ${(e as Error).message}`, e instanceof FillError ? e.detail : undefined);
+    return fillFailure("guest", e, "assembling the initramfs failed: ");
   }
   await markUsed(out);
   return ok(out);

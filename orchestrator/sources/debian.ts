@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { cachePath } from "../util/paths.ts";
 import { sha256FileCached } from "../util/hash.ts";
-import { ensureDir, ensureEntry, exists, FillError, markUsed } from "../util/fsx.ts";
+import { ensureDir, ensureEntry, exists, FillError, fillFailure, markUsed } from "../util/fsx.ts";
 import { uniqueSuffix } from "../util/unique.ts";
 import { ok, labError, type Result } from "../util/result.ts";
 import type { SourceTree } from "./types.ts";
@@ -30,8 +30,10 @@ export async function ensureDeb(pkg: string, debArch?: string): Promise<Result<s
     }
     return undefined;
   };
+  let found: string | undefined;
   try {
-    await ensureEntry(join(dir, target), async () => (await readable()) !== undefined, async () => {
+    // `found` saves checking the deb again when this caller's own check found it valid.
+    await ensureEntry(join(dir, target), async () => (found = await readable()) !== undefined, async () => {
       const tmp = join(dir, `.download-${uniqueSuffix()}`);
       await mkdir(tmp);
       try {
@@ -44,9 +46,9 @@ export async function ensureDeb(pkg: string, debArch?: string): Promise<Result<s
       }
     });
   } catch (e) {
-    return labError("source", (e as Error).message, e instanceof FillError ? e.detail : undefined);
+    return fillFailure("source", e);
   }
-  const path = await readable();
+  const path = found ?? (await readable());
   return path ? ok(path) : labError("source", `apt-get download ${target}: no readable .deb in ${dir}`);
 }
 

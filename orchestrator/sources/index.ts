@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import type { SourceSpec } from "../config/kernels.ts";
 import { cachePath } from "../util/paths.ts";
 import { sha256FileCached } from "../util/hash.ts";
-import { ensureDir, ensureEntry, exists, FillError } from "../util/fsx.ts";
+import { ensureDir, ensureEntry, exists, FillError, fillFailure } from "../util/fsx.ts";
 import { ok, labError, type Result } from "../util/result.ts";
 import { debianSource, kernelVersion } from "./debian.ts";
 import type { SourceTree } from "./types.ts";
@@ -71,7 +71,7 @@ async function gitSource(repo: string, rev: string): Promise<Result<SourceTree>>
       if (add.exitCode !== 0) throw new FillError(`${repo}: git worktree add failed`, add.all);
     });
   } catch (e) {
-    return labError("source", (e as Error).message, e instanceof FillError ? e.detail : undefined);
+    return fillFailure("source", e);
   }
   if (!(await stat(dir)).isDirectory()) return labError("source", `${dir}: not a directory`);
   const version = await kernelVersion(dir);

@@ -2,6 +2,7 @@ import { mkdir, rename, rm, readFile, writeFile, access, utimes, appendFile } fr
 import { dirname } from "node:path";
 import { withLock } from "./lock.ts";
 import { uniqueSuffix } from "./unique.ts";
+import { labError, type Err, type LabError, type LabErrorKind } from "./result.ts";
 
 export async function exists(path: string): Promise<boolean> {
   try {
@@ -59,6 +60,10 @@ export class FillError extends Error {
     super(message);
   }
 }
+
+/** A failed fill as a typed lab error: its message (after `prefix`) and, for a FillError, its detail. */
+export const fillFailure = (kind: LabErrorKind, e: unknown, prefix = ""): Err<LabError> =>
+  labError(kind, `${prefix}${(e as Error).message}`, e instanceof FillError ? e.detail : undefined);
 
 /** Fills in flight in this process, by entry path. */
 const inflight = new Map<string, Promise<void>>();
