@@ -6,7 +6,7 @@ import { cachePath, repoPath } from "../util/paths.ts";
 import { contentKey, sha256, sha256File, sha256FileCached } from "../util/hash.ts";
 import { ensureEntry, exists, FillError, fillFailure, markUsed, writeFileAtomic } from "../util/fsx.ts";
 import { uniqueSuffix } from "../util/unique.ts";
-import { ok, labError, type Result } from "../util/result.ts";
+import { ok, type Result } from "../util/result.ts";
 
 export interface GuestSetup {
   zram: string;
