@@ -15,9 +15,10 @@ export interface GuestSetup {
 export const DEFAULT_SETUP: GuestSetup = { zram: "256M", hugepages: 16 };
 
 /**
- * Shell-safe env file the init script sources: the testcases in order, their bounds, and
- * for a testcase narrowed to some of its cases, their names (the program's KTAP_FILTER_GLOB;
- * names are [a-z0-9-], so they are their own globs).
+ * Shell-safe env file the init script sources: the testcases in order, their bounds, and,
+ * when the host planned the cases, each testcase's case names (the program's
+ * KTAP_FILTER_GLOB; names are [a-z0-9-], so they are their own globs), so the guest runs
+ * exactly what was planned.
  */
 export function guestEnv(testcases: Testcase[], setup: GuestSetup, cases?: Record<string, string[]>): string {
   const v = (t: Testcase): string => t.id.replace(/-/g, "_");
@@ -50,23 +51,23 @@ export async function buildInitramfs(
     (await exists(out)) && (await sha256File(out)) === (await readFile(`${out}.sha256`, "utf8").catch(() => "")).trim();
   try {
     await ensureEntry(out, valid, async () => {
-    const stage = cachePath("initramfs", `${key}.stage-${uniqueSuffix()}`);
-    try {
-      for (const d of ["bin", "etc", "proc", "sys", "dev", "tmp", "testcases"]) await mkdir(join(stage, d), { recursive: true });
-      await copyFile(busybox, join(stage, "bin", "busybox"));
-      await writeFile(join(stage, "init"), init);
-      await chmod(join(stage, "init"), 0o755);
-      await writeFile(join(stage, "etc", "cowlab.env"), env);
-      for (const t of testcases) await copyFile(join(reproducerDir, t.id), join(stage, "testcases", t.id));
-      const cpio = await execa("sh", ["-c", "find . | LC_ALL=C sort | cpio -o -H newc --reproducible --quiet"], { cwd: stage, encoding: "buffer", reject: false });
-      if (cpio.exitCode !== 0) throw new FillError("cpio failed", Buffer.from(cpio.stderr).toString());
-      const bytes = Buffer.from(cpio.stdout);
-      await writeFileAtomic(`${out}.sha256`, sha256(bytes));
-      await writeFileAtomic(out, bytes);
-    } finally {
-      await rm(stage, { recursive: true, force: true });
-    }
-  });
+      const stage = cachePath("initramfs", `${key}.stage-${uniqueSuffix()}`);
+      try {
+        for (const d of ["bin", "etc", "proc", "sys", "dev", "tmp", "testcases"]) await mkdir(join(stage, d), { recursive: true });
+        await copyFile(busybox, join(stage, "bin", "busybox"));
+        await writeFile(join(stage, "init"), init);
+        await chmod(join(stage, "init"), 0o755);
+        await writeFile(join(stage, "etc", "cowlab.env"), env);
+        for (const t of testcases) await copyFile(join(reproducerDir, t.id), join(stage, "testcases", t.id));
+        const cpio = await execa("sh", ["-c", "find . | LC_ALL=C sort | cpio -o -H newc --reproducible --quiet"], { cwd: stage, encoding: "buffer", reject: false });
+        if (cpio.exitCode !== 0) throw new FillError("cpio failed", Buffer.from(cpio.stderr).toString());
+        const bytes = Buffer.from(cpio.stdout);
+        await writeFileAtomic(`${out}.sha256`, sha256(bytes));
+        await writeFileAtomic(out, bytes);
+      } finally {
+        await rm(stage, { recursive: true, force: true });
+      }
+    });
   } catch (e) {
     return fillFailure("guest", e, "assembling the initramfs failed: ");
   }
