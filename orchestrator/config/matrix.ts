@@ -14,6 +14,15 @@ export const Matrix = z.strictObject({
   arches: z.array(z.enum(ARCHES as [string, ...string[]])).min(1),
   testcases: z.array(z.string()).min(1).default(["*"]),
   variants: z.record(z.string().regex(/^[\w.+-]+$/), VariantDef).default({}),
+  /** the exploration every job of `cowlab run` does after its testcases (issue 9); depth 0: none */
+  explore: z
+    .strictObject({
+      depth: z.number().int().min(0).max(8),
+      random: z.number().int().min(0).default(0),
+      seed: z.number().int().default(1),
+      budget_s: z.number().int().positive(),
+    })
+    .optional(),
   kernels: z
     .array(
       z.strictObject({

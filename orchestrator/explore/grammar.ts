@@ -53,6 +53,8 @@ const MemoryType = z.strictObject({
   initial: z.enum(["pattern", "zero"]).default("pattern"),
   /** whether the region is anonymous memory before the first write (false: page cache or zeropage) */
   anon: z.boolean().default(true),
+  /** simpler memory the shrinker tries in its place, simplest first (a type, or type:size) */
+  simpler: z.array(z.string()).default([]),
 });
 export type MemoryType = z.infer<typeof MemoryType>;
 

@@ -20,7 +20,7 @@ export const DEFAULT_SETUP: GuestSetup = { zram: "256M", hugepages: 16 };
  * KTAP_FILTER_GLOB; names are [a-z0-9-], so they are their own globs), so the guest runs
  * exactly what was planned.
  */
-export function guestEnv(testcases: Testcase[], setup: GuestSetup, cases?: Record<string, string[]>): string {
+export function guestEnv(testcases: Testcase[], setup: GuestSetup, cases?: Record<string, string[]>, explore?: GuestExplore): string {
   const v = (t: Testcase): string => t.id.replace(/-/g, "_");
   const lines = [
     `COWLAB_ZRAM_SIZE=${setup.zram}`,
@@ -28,8 +28,16 @@ export function guestEnv(testcases: Testcase[], setup: GuestSetup, cases?: Recor
     `COWLAB_TESTCASES="${testcases.map((t) => t.id).join(" ")}"`,
     ...testcases.map((t) => `COWLAB_TIMEOUT_${v(t)}=${t.timeout_s}`),
     ...testcases.filter((t) => cases?.[t.id]).map((t) => `COWLAB_FILTER_${v(t)}="${cases![t.id]!.join(",")}"`),
+    ...(explore ? [`COWLAB_EXPLORE_BUDGET=${explore.budgetS}`] : []),
   ];
   return lines.join("\n") + "\n";
+}
+
+/** The explorer's part of a guest: its interpreter and the scenario lines it runs. */
+export interface GuestExplore {
+  interp: string;
+  scenarios: string[];
+  budgetS: number;
 }
 
 /**
@@ -40,12 +48,15 @@ export async function buildInitramfs(
   busybox: string,
   reproducerDir: string,
   testcases: Testcase[],
-  opts: { setup?: GuestSetup; cases?: Record<string, string[]> } = {},
+  opts: { setup?: GuestSetup; cases?: Record<string, string[]>; explore?: GuestExplore } = {},
 ): Promise<Result<string>> {
   const init = await readFile(repoPath("guests", "init.sh"), "utf8");
-  const env = guestEnv(testcases, opts.setup ?? DEFAULT_SETUP, opts.cases);
+  const env = guestEnv(testcases, opts.setup ?? DEFAULT_SETUP, opts.cases, opts.explore);
   const bins = await Promise.all(testcases.map(async (t) => sha256FileCached(join(reproducerDir, t.id))));
-  const key = contentKey({ init: sha256(init), env: sha256(env), busybox: await sha256FileCached(busybox), bins });
+  const ex = opts.explore;
+  const scenarios = ex ? ex.scenarios.join("\n") + "\n" : "";
+  const explore = ex ? [await sha256FileCached(ex.interp), sha256(scenarios)] : [];
+  const key = contentKey({ init: sha256(init), env: sha256(env), busybox: await sha256FileCached(busybox), bins, explore });
   const out = cachePath("initramfs", `${key}.cpio`);
   const valid = async (): Promise<boolean> =>
     (await exists(out)) && (await sha256File(out)) === (await readFile(`${out}.sha256`, "utf8").catch(() => "")).trim();
@@ -59,6 +70,11 @@ export async function buildInitramfs(
         await chmod(join(stage, "init"), 0o755);
         await writeFile(join(stage, "etc", "cowlab.env"), env);
         for (const t of testcases) await copyFile(join(reproducerDir, t.id), join(stage, "testcases", t.id));
+        if (ex) {
+          await mkdir(join(stage, "explore"));
+          await copyFile(ex.interp, join(stage, "explore", "interp"));
+          await writeFile(join(stage, "explore", "scenarios.txt"), scenarios);
+        }
         const cpio = await execa("sh", ["-c", "find . | LC_ALL=C sort | cpio -o -H newc --reproducible --quiet"], { cwd: stage, encoding: "buffer", reject: false });
         if (cpio.exitCode !== 0) throw new FillError("cpio failed", Buffer.from(cpio.stderr).toString());
         const bytes = Buffer.from(cpio.stdout);

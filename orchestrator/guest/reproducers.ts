@@ -21,11 +21,17 @@ async function libSources(): Promise<string[]> {
  * Compile the reproducers statically for the guest's arch against the UAPI headers of the
  * kernel under test, into a directory keyed by sources, headers and compiler.
  */
+/** What building a program needs to know: a testcase, or the explorer's interpreter. */
+export type Program = Pick<Testcase, "id" | "source" | "libs">;
+
+/** The explorer's guest interpreter, built like a reproducer. */
+export const INTERP: Program = { id: "interp", source: "explore/interp.c", libs: [] };
+
 export async function buildReproducers(
   machine: MachineProfile,
   headersDir: string,
   headersKey: string,
-  testcases: Testcase[],
+  testcases: Program[],
 ): Promise<Result<string>> {
   const sources = await Promise.all(testcases.map(async (t) => `${t.id}:${sha256(await readFile(repoPath("testcases", t.source)))}:${t.libs.join(",")}`));
   const key = contentKey({
@@ -54,7 +60,7 @@ export async function buildReproducers(
 const ELF_MACHINE: Record<string, number> = { x86_64: 62, arm64: 183 };
 
 /** Each binary must be an ELF for the guest's arch: a truncated or foreign file is rebuilt. */
-async function allValid(dir: string, machine: MachineProfile, testcases: Testcase[]): Promise<boolean> {
+async function allValid(dir: string, machine: MachineProfile, testcases: Program[]): Promise<boolean> {
   for (const t of testcases) {
     const head = await readFile(join(dir, t.id)).then((b) => b.subarray(0, 20)).catch(() => undefined);
     if (!head || head.length < 20 || head.toString("latin1", 0, 4) !== "\x7fELF" || head.readUInt16LE(18) !== ELF_MACHINE[machine.arch]) return false;

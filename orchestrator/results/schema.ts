@@ -22,6 +22,10 @@ export const CaseResult = z.strictObject({
     .strictObject({ reason: z.string(), fixed_in: z.string().optional() })
     .optional()
     .describe("set when a known issue in testcases/manifest.yaml predicts this failure"),
+  observations: z
+    .array(z.string())
+    .optional()
+    .describe("family explore: what the guest interpreter printed for the scenario (STEP TOKEN OUTCOME, skip, kernel lines)"),
 });
 export type CaseResult = z.infer<typeof CaseResult>;
 

@@ -8,12 +8,15 @@ import type { SourceTree } from "../sources/index.ts";
 import type { SourceFailure } from "./variant.ts";
 import { buildKernel, type KernelBuild } from "../build/kernel.ts";
 import { busyboxFor } from "../guest/busybox.ts";
-import { buildReproducers } from "../guest/reproducers.ts";
-import { buildInitramfs } from "../guest/initramfs.ts";
+import { buildReproducers, INTERP } from "../guest/reproducers.ts";
+import { buildInitramfs, type GuestExplore } from "../guest/initramfs.ts";
+import { loadGrammar } from "../explore/grammar.ts";
+import { exploreResults } from "../explore/verdicts.ts";
 import { chooseAccel, type AccelChoice } from "../qemu/accel.ts";
 import { qemuArgv, shellQuote } from "../qemu/command.ts";
 import { runGuest } from "../qemu/guest.ts";
 import { classifyGuest } from "../results/classify.ts";
+import { parseGuestOutput } from "../results/ktap.ts";
 import { annotateKnown } from "../results/known.ts";
 import type { CaseResult, KernelEntry } from "../results/schema.ts";
 import { jobId, jobSlug, type JobSpec } from "./plan.ts";
@@ -110,7 +113,13 @@ export async function prepareJob(spec: JobSpec, machine: MachineProfile, ctx: Jo
   if (!busybox.ok) return { ok: false, error: failedJob(spec, started, "guest-error", busybox.error.message, base) };
   const repro = await buildReproducers(machine, b.headers, b.key, spec.testcases);
   if (!repro.ok) return { ok: false, error: failedJob(spec, started, "guest-error", `${repro.error.message}\n${repro.error.detail ?? ""}`, base) };
-  const initramfs = await buildInitramfs(busybox.value, repro.value, spec.testcases, spec.cases ? { cases: spec.cases } : {});
+  let explore: GuestExplore | undefined;
+  if (spec.explore) {
+    const interp = await buildReproducers(machine, b.headers, b.key, [INTERP]);
+    if (!interp.ok) return { ok: false, error: failedJob(spec, started, "guest-error", `${interp.error.message}\n${interp.error.detail ?? ""}`, base) };
+    explore = { interp: join(interp.value, INTERP.id), scenarios: spec.explore.scenarios, budgetS: spec.explore.budgetS };
+  }
+  const initramfs = await buildInitramfs(busybox.value, repro.value, spec.testcases, { ...(spec.cases ? { cases: spec.cases } : {}), ...(explore ? { explore } : {}) });
   if (!initramfs.ok) return { ok: false, error: failedJob(spec, started, "guest-error", initramfs.error.message, base) };
   return { ok: true, value: { spec, machine, source: source.value, build: b, initramfs: initramfs.value } };
 }
@@ -126,7 +135,8 @@ export async function bootJob(p: Prepared, ctx: JobContext, started: number): Pr
   await copyFile(p.initramfs, join(dir, "initramfs.cpio"));
   const { accel, why } = await chooseAccel(ctx.accel, machine);
   const argv = qemuArgv(machine, { kernel: relative(dir, kernel), initrd: "initramfs.cpio" }, accel);
-  const timeout = accel === "kvm" ? Math.ceil(machine.qemu.timeout_s / 10) : machine.qemu.timeout_s;
+  // The explorer's budget is guest time on top of the testcases' (a bound the init enforces).
+  const timeout = (accel === "kvm" ? Math.ceil(machine.qemu.timeout_s / 10) : machine.qemu.timeout_s) + (spec.explore?.budgetS ?? 0);
   const cmdline = shellQuote(argv);
   await writeFile(join(dir, "qemu.cmdline"), `${cmdline}\n`);
   const rerun = join(dir, "rerun.sh");
@@ -145,7 +155,14 @@ export async function bootJob(p: Prepared, ctx: JobContext, started: number): Pr
     },
   });
   const c = classifyGuest({ job: jobId(spec), kernel: build.release, arch: spec.arch, variant: spec.variant.name }, spec.testcases, guest, ctx.knownReports, spec.cases);
-  const results = annotateKnown(c.results, ctx.knownIssues);
+  let rows = c.results;
+  if (spec.explore) {
+    const out = parseGuestOutput(guest.console);
+    const b = out.blocks.find((x) => x.id === "explore");
+    const block = b && { lines: out.lines.slice(b.beginLine + 1, b.endLine ?? out.lines.length), ended: b.endLine !== undefined, rc: b.rc, ms: b.ms };
+    rows = [...rows, ...exploreResults({ job: jobId(spec), kernel: c.release ?? build.release, arch: spec.arch, variant: spec.variant.name }, spec.explore, block, await loadGrammar())];
+  }
+  const results = annotateKnown(rows, ctx.knownIssues);
   const entry: KernelEntry = {
     ...emptyEntry(spec, started),
     source: p.source.label,

@@ -12,6 +12,7 @@ import { repoPath } from "../util/paths.ts";
 import { InputError } from "../util/result.ts";
 import { globRe } from "../util/glob.ts";
 import type { CaseTable } from "../guest/caselist.ts";
+import type { ExploreSpec } from "../explore/selection.ts";
 
 export interface Variant {
   /** "base" for the unpatched source */
@@ -31,6 +32,8 @@ export interface JobSpec {
   testcases: Testcase[];
   /** the cases each testcase runs, when the host knows them (see narrowCases); else all */
   cases?: CaseTable;
+  /** scenario lines the guest's explorer runs after the testcases (issue 9) */
+  explore?: ExploreSpec;
 }
 
 export const jobId = (j: Pick<JobSpec, "kernel" | "variant" | "arch">): string => `${j.kernel.id}/${j.variant.name}/${j.arch}`;
