@@ -135,3 +135,30 @@ describe("random scenarios beyond K", () => {
     expect([r(), r(), r()].map((x) => x.toFixed(6))).toEqual(["0.627074", "0.002736", "0.527447"]);
   });
 });
+
+describe("prefix subsumption", () => {
+  it("emits only maximal scenarios, and every kept scenario is one of them or a prefix of one", () => {
+    const all = new Set([...enumerate(g, 3, { prefixes: true })].map(printScenario));
+    const maximal = [...enumerate(g, 3)].map(printScenario);
+    expect(maximal.length).toBeLessThan(all.size);
+    const covered = new Set<string>();
+    for (const line of maximal) {
+      expect(all.has(line)).toBe(true);
+      const parts = line.split(" | ");
+      for (let n = 2; n <= parts.length; n++) covered.add(parts.slice(0, n).join(" | "));
+    }
+    for (const line of all) expect(covered.has(line), line).toBe(true);
+    // no emitted scenario is a proper prefix of another emitted one
+    const set = new Set(maximal);
+    for (const line of maximal) {
+      const parts = line.split(" | ");
+      for (let n = 2; n < parts.length; n++) expect(set.has(parts.slice(0, n).join(" | ")), line).toBe(false);
+    }
+  });
+
+  it("leaves out mechanisms the grammar marks not_explored (odirect), while a line may still name them", () => {
+    expect(g.mechanisms.odirect!.not_explored).toBeTruthy();
+    expect([...enumerate(g, 2)].map(printScenario).some((l) => l.includes("pin:odirect"))).toBe(false);
+    expect(() => checkWellFormed(parseScenario("base | pin:odirect | read:pin", g), g)).not.toThrow();
+  });
+});

@@ -34,6 +34,12 @@ export interface Candidate {
 export interface GenerateOptions {
   /** keep reads by different actors in every order (switches reads-commute off) */
   noCommute?: boolean;
+  /**
+   * emit every kept scenario, prefixes of longer kept ones included (default: only the
+   * maximal ones — a scenario's run observes every step of each of its prefixes, the same
+   * steps in the same order, so running the prefix as well observes nothing new)
+   */
+  prefixes?: boolean;
 }
 
 /** Every memory the generator explores: each type once per size in its `explore` list. */
@@ -51,6 +57,7 @@ export function candidates(g: Grammar): Candidate[] {
   const out: Candidate[] = [];
   for (const spec of g.ops.values()) {
     for (const arg of spec.args ?? [undefined]) {
+      if (spec.name === "pin" && arg !== undefined && g.mechanisms[arg]?.not_explored) continue;
       for (const [i, at] of (spec.at ?? [undefined]).entries()) {
         const op: Op = { name: spec.name };
         if (arg !== undefined) op.arg = arg;
@@ -97,17 +104,24 @@ export function walk(g: Grammar, memory: Memory, depth: number, emit: (path: rea
   const all = candidates(g);
   const path: Candidate[] = [];
   // pending: the needs_later lists of earlier ops no later op has met yet (needs-later)
-  const rec = (s: WfState, pending: readonly (readonly OpName[])[]): void => {
-    if (path.length > 0 && path[path.length - 1]!.spec.observes && pending.length === 0) emit(path);
-    if (path.length === depth) return;
-    for (const c of all) {
-      if (rejectNext(s, path[path.length - 1], c, g, t, opts)) continue;
-      let next = pending.length ? pending.filter((p) => !p.includes(c.op.name)) : pending;
-      if (c.spec.needs_later.length) next = [...next, c.spec.needs_later];
-      path.push(c);
-      rec(applyOp(s, c.op, g, c.token), next);
-      path.pop();
+  // Returns whether anything was emitted in the subtree: a kept prefix is emitted only when
+  // no longer kept scenario contains it (unless opts.prefixes), and then after its subtree.
+  const rec = (s: WfState, pending: readonly (readonly OpName[])[]): boolean => {
+    const kept = path.length > 0 && path[path.length - 1]!.spec.observes && pending.length === 0;
+    if (kept && opts.prefixes) emit(path);
+    let below = false;
+    if (path.length < depth) {
+      for (const c of all) {
+        if (rejectNext(s, path[path.length - 1], c, g, t, opts)) continue;
+        let next = pending.length ? pending.filter((p) => !p.includes(c.op.name)) : pending;
+        if (c.spec.needs_later.length) next = [...next, c.spec.needs_later];
+        path.push(c);
+        below = rec(applyOp(s, c.op, g, c.token), next) || below;
+        path.pop();
+      }
     }
+    if (kept && !opts.prefixes && !below) emit(path);
+    return kept || below;
   };
   rec(initialState(t), []);
 }

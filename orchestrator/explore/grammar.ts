@@ -67,6 +67,8 @@ const Mechanism = z.strictObject({
   at_access: z.boolean().default(false),
   flavour_of: z.string().optional(),
   requires: z.array(z.enum(CONDITIONS)).default([]),
+  /** why the generator leaves this mechanism out (a line may still name it); absent: explored */
+  not_explored: z.string().optional(),
 });
 export type Mechanism = z.infer<typeof Mechanism>;
 
