@@ -14,6 +14,10 @@ import { cachePath } from "../util/paths.ts";
 import { runBisection } from "./driver.ts";
 import { gitTarget, seriesTarget } from "./targets.ts";
 import type { RunResults } from "../results/schema.ts";
+import { loadGrammar } from "../explore/grammar.ts";
+import { parseScenario, printScenario } from "../explore/scenario.ts";
+import { checkWellFormed } from "../explore/wellformed.ts";
+import { EXPLORE } from "../explore/verdicts.ts";
 
 interface BisectCliOptions {
   kernel: string;
@@ -21,7 +25,8 @@ interface BisectCliOptions {
   repo?: string;
   good?: string;
   bad?: string;
-  test: string;
+  test?: string;
+  scenario?: string;
   case: string;
   arch: Arch;
   find: "regression" | "fix";
@@ -43,7 +48,8 @@ export function registerBisect(program: Command): void {
     .option("--repo <dir>", "local git tree to bisect")
     .option("--good <rev>", "revision where the test behaves as before (with --repo)")
     .option("--bad <rev>", "revision where it does not (with --repo)")
-    .requiredOption("-t, --test <id>", "testcase id from testcases/manifest.yaml")
+    .option("-t, --test <id>", "testcase id from testcases/manifest.yaml")
+    .option("--scenario <line>", "bisect on one explorer scenario line instead of a testcase (cowlab explore prints them)")
     .option("-c, --case <glob>", "cases of the testcase that decide (glob)", "*")
     .addOption(new Option("-a, --arch <arch>", "guest architecture").choices([...ARCHES]).default("x86_64"))
     .addOption(new Option("--find <what>", "regression: first change after which the cases fail; fix: first after which they pass").choices(["regression", "fix"]).default("regression"))
@@ -52,13 +58,27 @@ export function registerBisect(program: Command): void {
     .action(async (o: BisectCliOptions) => {
       if (!!o.series === !!o.repo) throw new InputError("cowlab bisect", "give either --series DIR or --repo DIR --good REV --bad REV");
       if (o.repo && (!o.good || !o.bad)) throw new InputError("cowlab bisect", "--repo needs --good REV and --bad REV");
+      if (!!o.test === !!o.scenario) throw new InputError("cowlab bisect", "give either --test ID (with --case GLOB) or --scenario LINE");
       const manifest = await loadManifest();
-      if (!manifest.testcases.some((t) => t.id === o.test)) throw new InputError("--test", `no testcase '${o.test}' in testcases/manifest.yaml`);
-      // Each step's guest runs only the cases that decide it: the host knows them before boot.
-      const testcase = manifest.testcases.find((t) => t.id === o.test)!;
-      const { table } = await requireCaseTable([testcase]);
-      const selected = table[testcase.id]!.filter((c) => globRe(o.case).test(c));
-      if (!selected.length) throw new InputError("--case", `'${o.case}' matches no case of ${o.test} (cowlab run --list --tests ${o.test} shows them)`);
+      let selected: string[] | undefined;
+      let scenario: string | undefined;
+      if (o.scenario) {
+        // The line is checked (syntax, well-formedness) before any build starts.
+        const g = await loadGrammar();
+        try {
+          scenario = printScenario(parseScenario(o.scenario, g));
+          checkWellFormed(parseScenario(scenario, g), g);
+        } catch (e) {
+          throw new InputError("--scenario", (e as Error).message);
+        }
+      } else {
+        if (!manifest.testcases.some((t) => t.id === o.test)) throw new InputError("--test", `no testcase '${o.test}' in testcases/manifest.yaml`);
+        // Each step's guest runs only the cases that decide it: the host knows them before boot.
+        const testcase = manifest.testcases.find((t) => t.id === o.test)!;
+        const { table } = await requireCaseTable([testcase]);
+        selected = table[testcase.id]!.filter((c) => globRe(o.case).test(c));
+        if (!selected.length) throw new InputError("--case", `'${o.case}' matches no case of ${o.test} (cowlab run --list --tests ${o.test} shows them)`);
+      }
       const spec = await loadKernelSpec(o.kernel);
       let target;
       let kernel = spec;
@@ -72,7 +92,10 @@ export function registerBisect(program: Command): void {
       }
       if (o.json) setQuiet(true);
       const data = await withLock(cachePath("bisect", `${target.workKey}-${o.arch}`), () =>
-        runBisection(target, { kernel, arch: o.arch, manifest, test: o.test, cases: o.case, selected, find: o.find, outDir: resolve(o.out), command: `cowlab ${process.argv.slice(2).join(" ")}` }),
+        runBisection(target, {
+          kernel, arch: o.arch, manifest, find: o.find, outDir: resolve(o.out), command: `cowlab ${process.argv.slice(2).join(" ")}`,
+          ...(scenario ? { test: EXPLORE.testcase, cases: scenario, scenario } : { test: o.test!, cases: o.case, ...(selected ? { selected } : {}) }),
+        }),
       );
       await markUsed(cachePath("bisect", `${target.workKey}-${o.arch}`));
       if (o.json) process.stdout.write(JSON.stringify(data, null, 2) + "\n");

@@ -42,7 +42,12 @@ export interface BisectOptions {
   find: "regression" | "fix";
   outDir: string;
   command: string;
+  /** bisect on one explorer scenario line instead of a testcase (test is then "explore") */
+  scenario?: string;
 }
+
+/** Guest seconds a bisection step gives its one scenario: ample, the interpreter bounds each step itself. */
+const SCENARIO_BUDGET_S = 120;
 
 /** A step's verdict from its results: "bad" is what we look for (a failure, or with --find fix a pass). */
 export function judge(results: CaseResult[], cases: string, find: "regression" | "fix"): { verdict: Verdict; why: string } {
@@ -61,7 +66,11 @@ export function judge(results: CaseResult[], cases: string, find: "regression" |
 
 export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<RunResults> {
   const testcase = o.manifest.testcases.find((c) => c.id === o.test);
-  if (!testcase) throw new Error(`unknown testcase ${o.test}`);
+  if (!testcase && !o.scenario) throw new Error(`unknown testcase ${o.test}`);
+  // What each step's guest runs: the testcase's selected cases, or the one scenario.
+  const probeWork: Pick<JobSpec, "testcases" | "cases" | "explore"> = o.scenario
+    ? { testcases: [], explore: { scenarios: [o.scenario], budgetS: SCENARIO_BUDGET_S } }
+    : { testcases: [testcase!], ...(o.selected ? { cases: { [testcase!.id]: o.selected } } : {}) };
   const machine = await loadMachine(o.arch);
   const started = new Date();
   const store = new ResultsStore(join(o.outDir, "results.json"), {
@@ -89,7 +98,7 @@ export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<R
       return verdict;
     };
     if (!tree.ok) return record("skip", tree.error);
-    const spec: JobSpec = { kernel: o.kernel, variant: { name: `step-${String(position).padStart(2, "0")}`, fragments: [] }, arch: o.arch, testcases: [testcase], ...(o.selected ? { cases: { [testcase.id]: o.selected } } : {}) };
+    const spec: JobSpec = { kernel: o.kernel, variant: { name: `step-${String(position).padStart(2, "0")}`, fragments: [] }, arch: o.arch, ...probeWork };
     const ctx: JobContext = {
       runDir: o.outDir,
       accel: "auto",
