@@ -2,6 +2,10 @@
 import type { CaseResult, KernelEntry, RunResults } from "../orchestrator/results/schema.ts";
 import { compareToBase } from "../orchestrator/results/compare.ts";
 import { compareVersions } from "../orchestrator/results/versions.ts";
+import { explorationSection } from "./render-explore.ts";
+
+/** Explorer rows have their own section; the verdict matrix and problem list are the testcases'. */
+const testcaseRows = (data: RunResults): CaseResult[] => data.results.filter((r) => r.family !== "explore");
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
@@ -16,7 +20,7 @@ th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums
 .ok{background:#c8f0c8}.bad{background:#f7a8a8}
 td.cell{text-align:center;white-space:nowrap;font-size:12px}
 pre{background:#f7f7f7;padding:.5em;overflow:auto;max-height:20em;font-size:12px}
-.meta{color:#555} .legend span{padding:1px 6px;margin-right:4px;border-radius:3px}
+h3{font-size:1.05em;margin-top:1.2em} .meta{color:#555} .legend span{padding:1px 6px;margin-right:4px;border-radius:3px}
 details{margin:.3em 0}`;
 
 const statusLabel = (r: CaseResult): string => (r.status === "fail" && r.expected ? "expected fail" : r.status);
@@ -42,7 +46,7 @@ function matrixTable(data: RunResults): string {
   const jobs = data.kernels.map((k) => k.job);
   const byKey = new Map<string, CaseResult>();
   const caseKeys: string[] = [];
-  for (const r of data.results) {
+  for (const r of testcaseRows(data)) {
     const key = `${r.testcase}\u0000${r.case}`;
     if (!caseKeys.includes(key)) caseKeys.push(key);
     byKey.set(`${key}\u0000${r.job}`, r);
@@ -62,7 +66,7 @@ function matrixTable(data: RunResults): string {
 }
 
 function problems(data: RunResults): string {
-  const bad = data.results.filter((r) => r.status !== "pass" && r.status !== "skip");
+  const bad = testcaseRows(data).filter((r) => r.status !== "pass" && r.status !== "skip");
   if (!bad.length) return "<p>No failures.</p>";
   return bad
     .map(
@@ -80,7 +84,8 @@ function skips(data: RunResults): string {
     reasons.set(r.reason, list);
   }
   if (!reasons.size) return "<p>No skips.</p>";
-  return [...reasons].map(([why, where]) => `<details><summary>${where.length} × ${esc(why)}</summary><pre>${esc(where.join("\n"))}</pre></details>`).join("\n");
+  // Explorer skips come by the thousand with one reason: list a few of each.
+  return [...reasons].map(([why, where]) => `<details><summary>${where.length} × ${esc(why)}</summary><pre>${esc(where.slice(0, 50).join("\n"))}${where.length > 50 ? `\n… ${where.length - 50} more` : ""}</pre></details>`).join("\n");
 }
 
 function seriesEffect(data: RunResults): string {
@@ -131,6 +136,7 @@ ${bisection(data)}
 ${seriesEffect(data)}
 <h2 id="verdicts">Verdicts</h2><p class="meta">Hover a cell for the reason. <i>expected fail</i>: a known issue in testcases/manifest.yaml predicts it.</p>${matrixTable(data)}
 <h2 id="problems">Failures, crashes, timeouts and errors</h2>${problems(data)}
+${explorationSection(data)}
 <h2 id="skips">Skips and why</h2>${skips(data)}
 </body></html>
 `;

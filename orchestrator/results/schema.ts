@@ -119,12 +119,28 @@ export const Bisection = z.strictObject({
   seconds: z.number(),
 });
 
+export const MinimizedScenario = z.strictObject({
+  original: z.string().describe("the scenario line the explorer found"),
+  minimal: z.string().describe("the smallest line that still shows the problem"),
+  why: z.string(),
+  jobs: z.array(z.string()).describe("the jobs whose guests decided (one for a failure, several for a divergence)"),
+  file: z.string().nullable().describe("the generated standalone C reproducer, relative to the run folder"),
+  rounds: z.number(),
+  tried: z.number().describe("candidates run in the guests"),
+  observations: z.record(z.string(), z.array(z.string())).describe("job → the minimal line's STEP TOKEN OUTCOME lines"),
+});
+export type MinimizedScenario = z.infer<typeof MinimizedScenario>;
+
 export const RunResults = z.strictObject({
   schema_version: z.literal(1),
   run: RunInfo,
   kernels: z.array(KernelEntry),
   results: z.array(CaseResult),
   bisect: Bisection.optional().describe("present when the run was a bisection"),
+  explore: z
+    .strictObject({ minimized: z.array(MinimizedScenario) })
+    .optional()
+    .describe("present when `cowlab explore` shrank failures and divergences"),
 });
 export type RunResults = z.infer<typeof RunResults>;
 export type RunInfo = z.infer<typeof RunInfo>;
