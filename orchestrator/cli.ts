@@ -17,6 +17,9 @@ import { cp } from "node:fs/promises";
 import { InputError, LabFailure } from "./util/result.ts";
 import { setQuiet } from "./util/log.ts";
 import { registerBisect } from "./bisect/cli.ts";
+import { registerExplore } from "./explore/cli.ts";
+import { loadGrammar } from "./explore/grammar.ts";
+import { selectScenarios } from "./explore/selection.ts";
 
 export const EXIT = { ok: 0, kernelFailed: 1, usage: 2 } as const;
 
@@ -54,6 +57,7 @@ interface RunCliOptions {
   guests?: string;
   list?: boolean;
   json?: boolean;
+  explore: boolean;
 }
 
 const program = new Command("cowlab")
@@ -77,9 +81,10 @@ program
   .option("-o, --out <dir>", "run folder", "reports/latest")
   .addOption(new Option("--accel <accel>", "QEMU accelerator; auto picks KVM only where it works").choices(["auto", "kvm", "tcg"]).default("auto"))
   .option("--list", "print the cases each job would run (job, tab, testcase/case), and exit")
+  .option("--no-explore", "skip the matrix's exploration (it is also skipped when --tests or --case narrow the run)")
   .option("--json", "print results.json to stdout when done (progress stays on stderr)")
   .action(async (opts: RunCliOptions) => {
-    const [manifest, matrix] = await Promise.all([loadManifest(), loadMatrix()]);
+    const [manifest, matrix, grammar] = await Promise.all([loadManifest(), loadMatrix(), loadGrammar()]);
     let jobs = await planMatrix(matrix, manifest, {
       ...(opts.kernel ? { kernels: opts.kernel } : {}),
       ...(opts.arch ? { arches: opts.arch } : {}),
@@ -98,6 +103,11 @@ program
     const { table } = await requireCaseTable(manifest.testcases);
     await checkKnownIssueGlobs(manifest, table);
     jobs = narrowCases(jobs, table, opts.case);
+    const ex = matrix.explore;
+    if (ex && ex.depth + ex.random > 0 && opts.explore && !opts.case && !opts.tests) {
+      const scenarios = selectScenarios(grammar, { depth: ex.depth, random: ex.random, seed: ex.seed });
+      jobs = jobs.map((j) => ({ ...j, explore: { scenarios, budgetS: ex.budget_s } }));
+    }
     if (opts.list) {
       const list = jobs.map((j) => ({ job: jobId(j), cases: j.cases ?? {} }));
       const lines = list.flatMap((j) => Object.entries(j.cases).flatMap(([t, cs]) => cs.map((c) => `${j.job}\t${t}/${c}`)));
@@ -200,6 +210,7 @@ cache
   });
 
 registerBisect(program);
+registerExplore(program, exitCodeFor);
 
 try {
   await program.parseAsync(process.argv);

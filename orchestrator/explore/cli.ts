@@ -1,0 +1,108 @@
+// `cowlab explore`: the matrix's guests run generated scenarios instead of (or, in `cowlab
+// run`, after) the testcases; failures and divergences are shrunk to C reproducers.
+import { resolve } from "node:path";
+import { Option, type Command } from "commander";
+import { ARCHES, type Arch } from "../config/machines.ts";
+import { loadManifest } from "../config/testcases.ts";
+import { loadMatrix } from "../config/matrix.ts";
+import { planMatrix } from "../run/plan.ts";
+import { writeReport } from "../report/index.ts";
+import { InputError } from "../util/result.ts";
+import { setQuiet } from "../util/log.ts";
+import { loadGrammar } from "./grammar.ts";
+import { DEFAULT_EXPLORATION, selectScenarios } from "./selection.ts";
+import { explore, exploreSummary } from "./driver.ts";
+
+interface ExploreCliOptions {
+  kernel?: string[];
+  arch?: Arch[];
+  variant?: string[];
+  series?: string[];
+  gitTree?: string;
+  fragment: string[];
+  depth?: string;
+  random?: string;
+  seed?: string;
+  budget?: string;
+  only?: string[];
+  shrink: boolean;
+  out: string;
+  accel: "auto" | "kvm" | "tcg";
+  guests?: string;
+  list?: boolean;
+  json?: boolean;
+}
+
+const int = (flag: string, v: string | undefined, dflt: number, min = 0): number => {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InputError(flag, `'${v}' is not an integer >= ${min}`);
+  return n;
+};
+
+export function registerExplore(program: Command, exitCodeFor: (d: import("../results/schema.ts").RunResults) => number): void {
+  program
+    .command("explore")
+    .description("run generated COW/GUP scenarios (testcases/explore/grammar.yaml) in the matrix's guests, judge them by the model and across kernels, shrink failures to C reproducers")
+    .option("-k, --kernel <ids...>", "kernel specs; default: the matrix's")
+    .addOption(new Option("-a, --arch <arches...>", "guest architectures; default: the matrix's").choices([...ARCHES]))
+    .option("--variant <names...>", "variants to run (base, matrix variants, series names)")
+    .option("-s, --series <dirs...>", "patch series: each adds a variant named after it")
+    .option("--git-tree <dir>", "git tree for kernels built from a git revision")
+    .option("-f, --fragment <names...>", "extra fragments from kernels/fragments/", [])
+    .option("--depth <K>", `every scenario of 1..K ops (default ${DEFAULT_EXPLORATION.depth}; 4 is the issue's exhaustive depth)`)
+    .option("--random <N>", "N seeded random scenarios beyond the depth (5..12 ops)")
+    .option("--seed <S>", "seed of the random scenarios (each also carries its own, which replays it)")
+    .option("--budget <seconds>", `guest seconds per job for the scenarios (default ${DEFAULT_EXPLORATION.budgetS})`)
+    .option("--only <globs...>", "keep scenario lines matching a glob (e.g. 'thp | *')")
+    .option("--no-shrink", "do not minimize failures and divergences")
+    .option("-o, --out <dir>", "run folder", "reports/explore")
+    .addOption(new Option("--accel <accel>", "QEMU accelerator").choices(["auto", "kvm", "tcg"]).default("auto"))
+    .option("--guests <n>", "guests run at once")
+    .option("--list", "print the scenario lines and exit")
+    .option("--json", "print results.json to stdout when done")
+    .action(async (opts: ExploreCliOptions) => {
+      const [manifest, matrix, grammar] = await Promise.all([loadManifest(), loadMatrix(), loadGrammar()]);
+      const depth = int("--depth", opts.depth, DEFAULT_EXPLORATION.depth);
+      const random = int("--random", opts.random, DEFAULT_EXPLORATION.random);
+      const seed = int("--seed", opts.seed, DEFAULT_EXPLORATION.seed);
+      const budgetS = int("--budget", opts.budget, DEFAULT_EXPLORATION.budgetS, 1);
+      if (!depth && !random) throw new InputError("--depth", "nothing to explore: give --depth K >= 1 or --random N");
+      const scenarios = selectScenarios(grammar, { depth, random, seed, ...(opts.only ? { only: opts.only } : {}) });
+      if (opts.list) {
+        process.stdout.write(opts.json ? JSON.stringify(scenarios, null, 2) + "\n" : scenarios.join("\n") + "\n");
+        return;
+      }
+      const planned = await planMatrix(matrix, manifest, {
+        ...(opts.kernel ? { kernels: opts.kernel } : {}),
+        ...(opts.arch ? { arches: opts.arch } : {}),
+        ...(opts.variant ? { variants: opts.variant } : {}),
+        ...(opts.series ? { series: opts.series } : {}),
+        ...(opts.gitTree ? { gitTree: opts.gitTree } : {}),
+        fragments: opts.fragment,
+      });
+      const jobs = planned.map((j) => ({ ...j, testcases: [], explore: { scenarios, budgetS } }));
+      const guests = opts.guests === undefined ? undefined : int("--guests", opts.guests, 1, 1);
+      const outDir = resolve(opts.out);
+      if (opts.json) setQuiet(true);
+      process.stderr.write(`explore: ${scenarios.length} scenarios per job (depth ${depth}${random ? `, ${random} random from seed ${seed}` : ""}), ${budgetS} s budget, ${jobs.length} job(s)\n`);
+      const x = await explore({
+        outDir,
+        jobs,
+        grammar,
+        accel: opts.accel,
+        knownIssues: manifest.known_issues,
+        knownReports: manifest.known_reports,
+        command: `cowlab ${process.argv.slice(2).join(" ")}`,
+        shrink: opts.shrink,
+        ...(guests ? { guestConcurrency: guests } : {}),
+        onJobDone: async (d) => {
+          await writeReport(d, outDir);
+        },
+      });
+      const report = await writeReport(x.data, outDir);
+      if (opts.json) process.stdout.write(JSON.stringify(x.data, null, 2) + "\n");
+      else process.stderr.write(`${exploreSummary(x)}\nresults: ${outDir}/results.json\nreport:  ${report}\n`);
+      process.exitCode = exitCodeFor(x.data);
+    });
+}
