@@ -136,6 +136,10 @@ describe("protection and madvise", () => {
       "read:child=zero/wipeonfork",
     ]);
   });
+  it("wipeonfork on a file-backed mapping (memfd, shmem, hugetlbfs) is refused by madvise: the child inherits the data (found by the interpreter in a guest)", () => {
+    for (const m of ["memfd-private", "shmem-thp-private", "hugetlb:2M"]) expect(last(`${m} | wipeonfork | fork | read:child`).accept, m).toEqual(["init"]);
+    expect(last("base | wipeonfork | fork | read:child").accept).toEqual(["zero"]);
+  });
   it("dontfork: the child has no mapping, its accesses fault; dofork undoes it", () => {
     expect(observed("base | dontfork | fork | read:child | write:child")).toEqual(["read:child=fault/dontfork", "write:child=fault/dontfork"]);
     expect(last("base | dontfork | dofork | fork | read:child").accept).toEqual(["init"]);

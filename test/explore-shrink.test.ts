@@ -93,6 +93,13 @@ describe("explore rows", () => {
     expect(a.invariants).toEqual({ "pin-coherence": { "5.10/base/x86_64": 1 } });
   });
 
+  it("a step that never returns is a `bounded` failure, counted under that invariant", () => {
+    const hang = "shmem-thp-private | pin:gup-ro | read:pin";
+    const rows = exploreResults(base, { scenarios: [hang], budgetS: 60 }, { lines: ["scenario " + hang, "1 pin:gup-ro timeout", "end"], ended: true, rc: 0, ms: 1 }, g);
+    expect(rows.map((r) => [r.status, r.reason])).toEqual([["fail", "step 1 'pin:gup-ro' did not return within its bound (bounded)"]]);
+    expect(analyse(rows).invariants).toEqual({ bounded: { "5.10/base/x86_64": 1 } });
+  });
+
   it("an unreadable interpreter line is one error row, not a crash of the lab", () => {
     const rows = exploreResults(base, { scenarios: [line], budgetS: 60 }, { lines: ["scenario " + line, "1 pin:iouring maybe", "end"], ended: true, rc: 0, ms: 1 }, g);
     expect(rows).toEqual([expect.objectContaining({ case: "*", status: "error", reason: expect.stringContaining("unknown outcome 'maybe'") })]);

@@ -53,6 +53,11 @@ const MemoryType = z.strictObject({
   initial: z.enum(["pattern", "zero"]).default("pattern"),
   /** whether the region is anonymous memory before the first write (false: page cache or zeropage) */
   anon: z.boolean().default(true),
+  /**
+   * the mapping has a file behind it (memfd, shmem, hugetlbfs): MADV_WIPEONFORK is refused
+   * with EINVAL there (mm/madvise.c: "only supported on anonymous memory", vm_file set)
+   */
+  file_backed: z.boolean().default(false),
   /** simpler memory the shrinker tries in its place, simplest first (a type, or type:size) */
   simpler: z.array(z.string()).default([]),
 });

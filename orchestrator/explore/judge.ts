@@ -52,7 +52,7 @@ export function judge(model: Model, obs: Observations): Judgement {
     }
     if (o.token !== p.token) return { verdict: "error", failures, tolerated, error: `step ${p.step}: interpreter ran '${o.token}', the scenario says '${p.token}'` };
     if (o.outcome === "timeout") {
-      failures.push({ step: p.step, token: p.token, invariant: "bounded", expected: p.accept, observed: o.raw, caveats: [], message: `step ${p.step} '${p.token}' did not return within its bound` });
+      failures.push({ step: p.step, token: p.token, invariant: "bounded", expected: p.accept, observed: o.raw, caveats: [], message: `step ${p.step} '${p.token}' did not return within its bound (bounded)` });
       stopped = true;
       continue;
     }

@@ -237,8 +237,10 @@ export function predict(sc: Scenario, g: Grammar): Model {
         returns("madvise returns");
         break;
       case "wipeonfork":
-        wipeonfork = true;
-        returns("madvise returns");
+        // mm/madvise.c refuses MADV_WIPEONFORK (EINVAL) on a VMA with a file behind it
+        // (memfd, shmem, hugetlbfs): the flag only exists for private anonymous memory.
+        if (!t.file_backed) wipeonfork = true;
+        returns(t.file_backed ? "madvise refuses it (EINVAL) on a file-backed mapping" : "madvise returns");
         break;
       // The data does not change: later reads rest on content-preserved (or a stronger promise).
       case "pageout":
