@@ -9,8 +9,9 @@ import { parseObservations, ObservationError, type Observations } from "./observ
 import { isKernelLine } from "../qemu/console.ts";
 import type { CaseResult, Status } from "../results/schema.ts";
 import type { ExploreSpec } from "./selection.ts";
+import { EXPLORER_ID } from "../config/testcases.ts";
 
-export const EXPLORE = { testcase: "explore", family: "explore" } as const;
+export const EXPLORE = { testcase: EXPLORER_ID, family: EXPLORER_ID } as const;
 
 /** The interpreter's lines inside the block, without kernel console lines (the interpreter reports those itself). */
 export function blockObservations(lines: string[]): Observations[] {
