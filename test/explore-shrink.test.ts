@@ -8,7 +8,9 @@ import { parseMemory, parseScenario, printScenario } from "../orchestrator/explo
 import { shrinkAll, shrinkCandidates, type Execute } from "../orchestrator/explore/shrink.ts";
 import { exploreResults, judgeScenario, rowObservations } from "../orchestrator/explore/verdicts.ts";
 import { analyse } from "../orchestrator/explore/analysis.ts";
-import { selectScenarios } from "../orchestrator/explore/selection.ts";
+import { focusOf, selectScenarios } from "../orchestrator/explore/selection.ts";
+import { enumerate } from "../orchestrator/explore/generate.ts";
+import { globRe } from "../orchestrator/util/glob.ts";
 
 let g: Grammar;
 beforeAll(async () => {
@@ -120,5 +122,14 @@ describe("selection", () => {
     expect(selectScenarios(g, { depth: 2, random: 3, seed: 7 })).toEqual(lines);
     expect(selectScenarios(g, { depth: 2, only: ["hugetlb:2M | *"] }).every((l) => l.startsWith("hugetlb:2M | "))).toBe(true);
     expect(() => selectScenarios(g, { depth: 1, only: ["nothing*"] })).toThrow(/--only: 'nothing\*' matches none/);
+  });
+
+  it("a focused enumeration (literal head of the --only globs) gives exactly the lines the globs select from the full one", () => {
+    const globs = ["thp | fork | *", "base | pin:iouring | mprotect:ro | *", "swap | *"];
+    expect(focusOf(globs)).toEqual([{ memory: "thp", ops: ["fork"] }, { memory: "base", ops: ["pin:iouring", "mprotect:ro"] }, { memory: "swap", ops: [] }]);
+    expect(focusOf(["* | fork | *"])).toBeUndefined();
+    const res = globs.map(globRe);
+    const full = [...enumerate(g, 3)].map(printScenario).filter((l) => res.some((re) => re.test(l)));
+    expect(selectScenarios(g, { depth: 3, only: globs }).sort()).toEqual([...new Set(full)].sort());
   });
 });

@@ -40,6 +40,12 @@ export interface GenerateOptions {
    * steps in the same order, so running the prefix as well observes nothing new)
    */
   prefixes?: boolean;
+  /**
+   * only these memories, and only paths that begin with one of the op-token prefixes given
+   * for that memory: a focused deep enumeration (`--only 'thp | fork | *'`) walks the focus,
+   * not the million lines around it
+   */
+  focus?: { memory: string; ops: string[] }[];
 }
 
 /** Every memory the generator explores: each type once per size in its `explore` list. */
@@ -103,6 +109,8 @@ export function walk(g: Grammar, memory: Memory, depth: number, emit: (path: rea
   if (!t) throw new Error(`unknown memory type ${memory.type}`);
   const all = candidates(g);
   const path: Candidate[] = [];
+  const prefixes = opts.focus?.filter((f) => f.memory === printMemory(memory)).map((f) => f.ops);
+  const inFocus = (c: Candidate): boolean => !prefixes || prefixes.some((p) => path.length >= p.length || (p[path.length] === c.token && path.every((q, i) => p[i] === q.token)));
   // pending: the needs_later lists of earlier ops no later op has met yet (needs-later)
   // Returns whether anything was emitted in the subtree: a kept prefix is emitted only when
   // no longer kept scenario contains it (unless opts.prefixes), and then after its subtree.
@@ -112,7 +120,7 @@ export function walk(g: Grammar, memory: Memory, depth: number, emit: (path: rea
     let below = false;
     if (path.length < depth) {
       for (const c of all) {
-        if (rejectNext(s, path[path.length - 1], c, g, t, opts)) continue;
+        if (!inFocus(c) || rejectNext(s, path[path.length - 1], c, g, t, opts)) continue;
         let next = pending.length ? pending.filter((p) => !p.includes(c.op.name)) : pending;
         if (c.spec.needs_later.length) next = [...next, c.spec.needs_later];
         path.push(c);
@@ -128,7 +136,8 @@ export function walk(g: Grammar, memory: Memory, depth: number, emit: (path: rea
 
 /** Every kept scenario up to `depth` ops over every explored memory. */
 export function* enumerate(g: Grammar, depth: number, opts: GenerateOptions = {}): Generator<Scenario> {
-  for (const memory of exploredMemories(g)) {
+  const memories = opts.focus ? exploredMemories(g).filter((m) => opts.focus!.some((f) => f.memory === printMemory(m))) : exploredMemories(g);
+  for (const memory of memories) {
     const batch: Scenario[] = [];
     walk(g, memory, depth, (p) => batch.push({ memory, ops: p.map((c) => c.op) }), opts);
     yield* batch;

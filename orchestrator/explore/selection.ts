@@ -23,6 +23,26 @@ export interface SelectOptions {
   only?: string[];
 }
 
+/**
+ * The literal head of each glob (memory, then op tokens up to the first wildcard), so a deep
+ * enumeration walks only what the globs can match; undefined when a glob's memory is a wildcard.
+ */
+export function focusOf(globs: string[]): { memory: string; ops: string[] }[] | undefined {
+  if (!globs.length) return undefined;
+  const out: { memory: string; ops: string[] }[] = [];
+  for (const glob of globs) {
+    const [memory = "", ...rest] = glob.split(" | ").map((t) => t.trim());
+    if (/[*?]/.test(memory)) return undefined;
+    const ops: string[] = [];
+    for (const t of rest) {
+      if (/[*?]/.test(t)) break;
+      ops.push(t);
+    }
+    out.push({ memory, ops });
+  }
+  return out;
+}
+
 /** The exploration `cowlab run` does by default, and `cowlab explore` without --depth. */
 export const DEFAULT_EXPLORATION = { depth: 2, random: 0, seed: 1, budgetS: 60 } as const;
 
@@ -32,7 +52,8 @@ export const DEFAULT_EXPLORATION = { depth: 2, random: 0, seed: 1, budgetS: 60 }
  */
 export function selectScenarios(g: Grammar, o: SelectOptions): string[] {
   const lines: string[] = [];
-  for (const s of enumerate(g, o.depth)) lines.push(printScenario(s));
+  const focus = focusOf(o.only ?? []);
+  for (const s of enumerate(g, o.depth, focus ? { focus } : {})) lines.push(printScenario(s));
   lines.sort((a, b) => a.split(" | ").length - b.split(" | ").length);
   if (o.random) for (const r of randomScenarios(g, o.seed ?? 1, o.random)) lines.push(printScenario(r.scenario));
   const res = (o.only ?? []).map(globRe);
