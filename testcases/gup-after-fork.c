@@ -29,142 +29,97 @@
  *
  * Memory types: base, thp, pte-mapped-thp, single-pte-thp, swap (swapped-out
  * base page), thp-swap (swapped-out THP), hugetlb.
- * Case name: <scenario>-<memtype>.
+ * Case name: <scenario>-<memtype>.  Each case is a function over (region,
+ * pin mechanism): regions come from mm.h's runners, pins from pin.h's registry
+ * (vmsplice: the whole region is referenced, the pipe is sized for it).
  */
 #define _GNU_SOURCE
 #include "ktap.h"
 #include "mm.h"
-
-#include <fcntl.h>
-#include <sys/uio.h>
-
-enum scenario {
-	S_FORK_COW,
-	S_VMSPLICE_CHILD,
-	S_VMSPLICE_CHILD_MPROTECT,
-	S_VMSPLICE_PARENT_BEFORE_FORK,
-	S_VMSPLICE_PARENT_AFTER_FORK,
-	S_RO_PIN_SHARED,
-	S_RO_PIN_PREV_SHARED,
-	S_NR
-};
-
-static const char *const scenario_names[S_NR] = {
-	[S_FORK_COW] = "fork-cow",
-	[S_VMSPLICE_CHILD] = "vmsplice-child",
-	[S_VMSPLICE_CHILD_MPROTECT] = "vmsplice-child-mprotect",
-	[S_VMSPLICE_PARENT_BEFORE_FORK] = "vmsplice-parent-before-fork",
-	[S_VMSPLICE_PARENT_AFTER_FORK] = "vmsplice-parent-after-fork",
-	[S_RO_PIN_SHARED] = "ro-pin-shared",
-	[S_RO_PIN_PREV_SHARED] = "ro-pin-previously-shared",
-};
+#include "pin.h"
 
 #define SEED 3
 #define NEWBYTE 0xff
+#define MSG_LEN 4096	/* the MAP_SHARED message page */
 
 /* child exit codes */
 #define C_OK 0
 #define C_MISMATCH 1
 #define C_ERROR 2
 
-#define describe_diff(out, len, what, got, exp, n) \
-	((void)mm_describe_diff(out, len, what, got, exp, n))
-
-/* Read exactly n bytes from fd into buf. */
-static int read_full(int fd, unsigned char *buf, size_t n)
-{
-	size_t total = 0;
-
-	while (total < n) {
-		ssize_t r = read(fd, buf + total, n - total);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		total += (size_t)r;
-	}
-	return 0;
-}
-
-/* ---- child bodies for the "COW in parent" family (cow.c do_test_cow_in_parent) */
+/* scenario variants (pin_case.arg) */
+#define MPROTECT 1		/* test_cow_in_parent */
+#define BEFORE_FORK 1		/* test_pin_in_parent */
+#define PREVIOUSLY_SHARED 1	/* test_ro_pin */
 
 /*
- * The child must keep seeing the pattern written before fork. signal_ready: the child tells
- * the parent it is ready itself (ro-pin-shared signals before calling this). leak: what a
- * 0xff (the parent's write) in the child's view means.
+ * Child side of the "COW in parent" family: once the parent has written, what
+ * the child sees (through its pin p, else through its mapping) must still be
+ * the pattern of fork time.  leak: what a NEWBYTE (the parent's write) in it
+ * means.
  */
-static int child_expect_pattern(char *mem, size_t size, struct mm_comm *comm, char *msg,
-				bool signal_ready, const char *leak)
+static int child_check(struct mm_region *r, struct pin_state *p, struct mm_comm *comm, char *msg,
+		       const char *leak)
 {
-	unsigned char *old = malloc(size);
+	unsigned char *old = malloc(r->size), *now = p ? malloc(r->size) : NULL;
+	const unsigned char *seen = (const unsigned char *)r->mem;
+	size_t n = r->size;
 
-	if (!old) {
-		snprintf(msg, 4096, "child: malloc failed");
+	if (!old || (p && !now)) {
+		snprintf(msg, MSG_LEN, "child: malloc failed");
 		return C_ERROR;
 	}
-	/* Expected content: the pattern written before fork (and swap-out). */
-	mm_fill(old, size, SEED);
-	if (signal_ready)
-		mm_signal(comm->child_ready[1]);
+	mm_fill(old, r->size, SEED);	/* the pattern written before fork (and swap-out) */
 	if (mm_wait(comm->parent_ready[0])) {
-		snprintf(msg, 4096, "child: parent handshake failed");
+		snprintf(msg, MSG_LEN, "child: parent handshake failed");
 		return C_ERROR;
 	}
-	if (memcmp(old, mem, size)) {
-		describe_diff(msg, 4096,
-			      ((unsigned char *)mem)[mm_first_diff(mem, old, size, NULL)] == NEWBYTE ?
-			      leak : "child memory corrupted (not the pattern, not the parent's write)",
-			      (unsigned char *)mem, old, size);
+	if (p) {
+		ssize_t got = p->mech->read(p, r->mem, now);
+
+		if (got <= 0) {
+			snprintf(msg, MSG_LEN, "child: reading through its %s: %s", p->mech->name,
+				 got < 0 ? strerror((int)-got) : "0 bytes");
+			return C_ERROR;
+		}
+		seen = now;
+		n = (size_t)got;
+	}
+	if (memcmp(old, seen, n)) {
+		mm_describe_diff(msg, MSG_LEN,
+				 seen[mm_first_diff(seen, old, n, NULL)] == NEWBYTE ? leak :
+				 "child memory corrupted (not the pattern, not the parent's write)",
+				 seen, old, n);
 		return C_MISMATCH;
 	}
+	if (p)
+		snprintf(msg, MSG_LEN, "%s referenced %zu of %zu bytes", p->mech->name, n, r->size);
 	return C_OK;
 }
 
-static int child_vmsplice(char *mem, size_t size, struct mm_comm *comm, char *msg)
+/* Child of test_cow_in_parent: with m, reference the shared region through m and unmap it. */
+static int child_cow_in_parent(struct mm_region *r, const struct pin_mech *m, struct mm_comm *comm,
+			       char *msg)
 {
-	struct iovec iov = { .iov_base = mem, .iov_len = size };
-	unsigned char *old = malloc(size), *new = malloc(size);
-	ssize_t transferred;
-	int fds[2];
+	struct pin_state p = { 0 };
+	char why[256] = "", leak[160];
 
-	if (!old || !new) {
-		snprintf(msg, 4096, "child: malloc failed");
-		return C_ERROR;
-	}
-	mm_fill(old, size, SEED);
-	if (pipe(fds) < 0) {
-		snprintf(msg, 4096, "child: pipe() failed: %s", strerror(errno));
-		return C_ERROR;
-	}
-	/* R/O GUP reference on the COW-shared pages. */
-	transferred = vmsplice(fds[1], &iov, 1, 0);
-	if (transferred <= 0) {
-		snprintf(msg, 4096, "child: vmsplice() failed: %s",
-			 transferred < 0 ? strerror(errno) : "transferred 0 bytes");
-		return C_ERROR;
-	}
-	if (munmap(mem, size) < 0) {
-		snprintf(msg, 4096, "child: munmap() failed: %s", strerror(errno));
-		return C_ERROR;
+	if (m) {
+		if (m->pin(&p, r->mem, r->size, why, sizeof(why)) != PIN_OK) {
+			snprintf(msg, MSG_LEN, "child: %s: %s", m->name, why);
+			return C_ERROR;
+		}
+		p.mech = m;
+		if (munmap(r->mem, r->size) < 0) {
+			snprintf(msg, MSG_LEN, "child: munmap() failed: %s", strerror(errno));
+			return C_ERROR;
+		}
+		snprintf(leak, sizeof(leak), "child read parent's post-fork write through its %s",
+			 pin_describe(m));
 	}
 	mm_signal(comm->child_ready[1]);
-	if (mm_wait(comm->parent_ready[0])) {
-		snprintf(msg, 4096, "child: parent handshake failed");
-		return C_ERROR;
-	}
-	if (read_full(fds[0], new, (size_t)transferred)) {
-		snprintf(msg, 4096, "child: read from vmsplice pipe failed");
-		return C_ERROR;
-	}
-	if (memcmp(old, new, (size_t)transferred)) {
-		describe_diff(msg, 4096,
-			      "child read parent's post-fork write through its vmsplice() pipe",
-			      new, old, (size_t)transferred);
-		return C_MISMATCH;
-	}
-	snprintf(msg, 4096, "vmsplice transferred %zd of %zu bytes", transferred, size);
-	return C_OK;
+	return child_check(r, m ? &p : NULL, comm, msg,
+			   m ? leak : "child observed parent's write after fork");
 }
 
 /*
@@ -185,7 +140,8 @@ static pid_t fork_case_child(bool setup_ok, struct mm_comm *comm)
 	return pid;
 }
 
-static void test_cow_in_parent(struct mm_region *r, bool do_mprotect, bool vmsplice_child)
+/* cow.c do_test_cow_in_parent: the child (pinning with m, if any) keeps the data of fork time. */
+static void test_cow_in_parent(struct mm_region *r, const struct pin_mech *m, int variant)
 {
 	struct mm_comm comm;
 	char *msg = mm_shared_msg();
@@ -197,16 +153,14 @@ static void test_cow_in_parent(struct mm_region *r, bool do_mprotect, bool vmspl
 		return;
 	if (pid == 0) {
 		ktap_child_init();
-		_exit(vmsplice_child ? child_vmsplice(r->mem, r->size, &comm, msg)
-				     : child_expect_pattern(r->mem, r->size, &comm, msg, true,
-							    "child observed parent's write after fork"));
+		_exit(child_cow_in_parent(r, m, &comm, msg));
 	}
 	if (mm_wait(comm.child_ready[0])) {
 		ret = mm_wait_child(pid);
 		ktap_error("child died before handshake (status %d): %s", ret, msg);
 		return;
 	}
-	if (do_mprotect) {
+	if (variant == MPROTECT) {
 		/* mprotect() optimizations might map the pages writable directly. */
 		if (mprotect(r->mem, r->size, PROT_READ) ||
 		    mprotect(r->mem, r->size, PROT_READ | PROT_WRITE)) {
@@ -248,34 +202,31 @@ static void test_cow_in_parent(struct mm_region *r, bool do_mprotect, bool vmspl
 	}
 }
 
-/* ---- cow.c do_test_vmsplice_in_parent */
-static void test_vmsplice_in_parent(struct mm_region *r, bool before_fork)
+/*
+ * cow.c do_test_vmsplice_in_parent: the parent references the region through m before or
+ * after fork(), unmaps it, the child writes; the reference must keep the old data.
+ */
+static void test_pin_in_parent(struct mm_region *r, const struct pin_mech *m, int variant)
 {
-	struct iovec iov = { .iov_base = r->mem, .iov_len = r->size };
 	unsigned char *old = malloc(r->size), *new = malloc(r->size);
-	ssize_t transferred = 0;
+	struct pin_state p = { 0 };
 	struct mm_comm comm;
-	int fds[2], ret;
+	ssize_t n;
+	int ret;
 	pid_t pid;
 
-	if (!old || !new || mm_comm_setup(&comm) || pipe(fds) < 0) {
+	if (!old || !new || mm_comm_setup(&comm)) {
 		ktap_error("setup failed: %s", strerror(errno));
-		return;
+		goto out;
 	}
 	mm_fill(old, r->size, SEED);	/* expected content (pattern) */
 
-	if (before_fork) {
-		transferred = vmsplice(fds[1], &iov, 1, 0);
-		if (transferred <= 0) {
-			ktap_error("vmsplice() failed: %s",
-				   transferred < 0 ? strerror(errno) : "0 bytes");
-			return;
-		}
-	}
+	if (variant == BEFORE_FORK && pin_take_or_report(&p, m, r->mem, r->size))
+		goto out;
 	pid = fork();
 	if (pid < 0) {
 		ktap_error("fork() failed: %s", strerror(errno));
-		return;
+		goto out;
 	}
 	if (pid == 0) {
 		ktap_child_init();
@@ -286,109 +237,99 @@ static void test_vmsplice_in_parent(struct mm_region *r, bool before_fork)
 		memset(r->mem, NEWBYTE, r->size);
 		_exit(C_OK);
 	}
-	if (!before_fork) {
-		transferred = vmsplice(fds[1], &iov, 1, 0);
-		if (transferred <= 0) {
-			ktap_error("vmsplice() failed: %s",
-				   transferred < 0 ? strerror(errno) : "0 bytes");
-			return;		/* runner kills the child */
-		}
-	}
+	if (variant != BEFORE_FORK && pin_take_or_report(&p, m, r->mem, r->size))
+		goto out;	/* the runner kills the child */
 	if (mm_wait(comm.child_ready[0])) {
 		ktap_error("child died before handshake (status %d)", mm_wait_child(pid));
-		return;
+		goto out;
 	}
 	if (munmap(r->mem, r->size) < 0) {
 		ktap_error("munmap() failed: %s", strerror(errno));
-		return;
+		goto out;
 	}
 	mm_signal(comm.parent_ready[1]);
 	ret = mm_wait_child(pid);
 	if (ret != C_OK) {
 		ktap_error("child failed/terminated abnormally (status %d)", ret);
-		return;
+		goto out;
 	}
-	if (read_full(fds[0], new, (size_t)transferred)) {
-		ktap_error("read from vmsplice pipe failed");
-		return;
-	}
-	if (memcmp(old, new, (size_t)transferred)) {
-		char why[KTAP_REASON_MAX];
+	n = pin_read_or_report(&p, r->mem, new);
+	if (n < 0)
+		goto out;
+	if (memcmp(old, new, (size_t)n)) {
+		char why[KTAP_REASON_MAX], what[160];
 
-		describe_diff(why, sizeof(why),
-			      "parent read child's post-fork write through its vmsplice() pipe",
-			      new, old, (size_t)transferred);
+		snprintf(what, sizeof(what), "parent read child's post-fork write through its %s",
+			 pin_describe(m));
+		mm_describe_diff(why, sizeof(why), what, new, old, (size_t)n);
 		ktap_fail("%s", why);
-		return;
+		goto out;
 	}
-	ktap_diag("vmsplice transferred %zd of %zu bytes", transferred, r->size);
+	ktap_diag("%s referenced %zd of %zu bytes", m->name, n, r->size);
 	ktap_pass();
+out:
+	pin_release(&p);
+	free(old);
+	free(new);
 }
 
-static void run_case_mem(const struct ktap_case *c, int gup_fd);
-
-/* ---- cow.c do_test_ro_pin(RO_PIN_TEST_SHARED / _PREVIOUSLY_SHARED) */
-static void test_ro_pin(struct mm_region *r, bool previously_shared, int gup_fd)
+/*
+ * cow.c do_test_ro_pin(RO_PIN_TEST_SHARED / _PREVIOUSLY_SHARED): the parent pins a page
+ * that is (or was) COW-shared with a child, then writes; the pin must see the write.
+ */
+static void test_ro_pin(struct mm_region *r, const struct pin_mech *m, int variant)
 {
-	struct cowlab_pin_longterm_test args;
 	unsigned char *exp = malloc(r->size), *snap = malloc(r->size);
 	char *msg = mm_shared_msg();
-	char why[KTAP_REASON_MAX] = "";
+	char why[KTAP_REASON_MAX] = "", what[200];
+	struct pin_state p = { 0 };
 	struct mm_comm comm;
-	uint64_t pfn0, pfn1, addr;
+	uint64_t pfn0, pfn1;
+	ssize_t n;
 	pid_t pid;
-	int st, pinned = 0;
+	int st;
 
 	pid = fork_case_child(exp && snap && msg, &comm);
 	if (pid < 0)
-		return;
+		goto out_free;
 	if (pid == 0) {
 		ktap_child_init();
 		mm_signal(comm.child_ready[1]);
-		if (previously_shared)
+		if (variant == PREVIOUSLY_SHARED)
 			_exit(C_OK);
-		_exit(child_expect_pattern(r->mem, r->size, &comm, msg, false,
-					   "child observed parent's write after the parent's R/O pin"));
+		_exit(child_check(r, NULL, &comm, msg,
+				  "child observed parent's write after the parent's R/O pin"));
 	}
 	if (mm_wait(comm.child_ready[0])) {
 		ktap_error("child died before handshake (status %d)", mm_wait_child(pid));
-		return;
+		goto out_free;
 	}
-	if (previously_shared) {
+	if (variant == PREVIOUSLY_SHARED) {
 		st = mm_wait_child(pid);
 		pid = 0;
 		if (st != C_OK) {
 			ktap_error("child failed (status %d)", st);
-			return;
+			goto out_free;
 		}
 	}
 	pfn0 = mm_pfn(r->mem);
-	memset(&args, 0, sizeof(args));
-	args.addr = (uint64_t)(uintptr_t)r->mem;
-	args.size = r->size;
-	args.flags = 0;		/* R/O, not GUP-fast */
-	if (ioctl(gup_fd, COWLAB_PIN_LONGTERM_TEST_START, &args)) {
-		ktap_error("PIN_LONGTERM_TEST_START failed: %s", strerror(errno));
+	if (pin_take_or_report(&p, m, r->mem, r->size))
 		goto out;
-	}
-	pinned = 1;
 	pfn1 = mm_pfn(r->mem);
 	memset(r->mem, NEWBYTE, r->size);
 	memset(exp, NEWBYTE, r->size);
-	addr = (uint64_t)(uintptr_t)snap;
-	if (ioctl(gup_fd, COWLAB_PIN_LONGTERM_TEST_READ, &addr)) {
-		ktap_error("PIN_LONGTERM_TEST_READ failed: %s", strerror(errno));
+	n = pin_read_or_report(&p, r->mem, snap);
+	if (n < 0)
 		goto out;
-	}
-	ktap_diag("R/O pin on %s page: pfn 0x%" PRIx64 " -> 0x%" PRIx64 " at pin time (%s), 0x%" PRIx64 " after write",
-		  previously_shared ? "previously-shared" : "shared", pfn0, pfn1,
-		  pfn0 == pfn1 ? "no copy" : "unshared by copy", mm_pfn(r->mem));
-	mm_describe_diff(why, sizeof(why),
-			 "R/O longterm pin misses the parent's write made after pinning (pin lost its page to COW)",
-			 snap, exp, r->size);
+	ktap_diag("%s on %s page: pfn 0x%" PRIx64 " -> 0x%" PRIx64 " at pin time (%s), 0x%" PRIx64 " after write",
+		  pin_describe(m), variant == PREVIOUSLY_SHARED ? "previously-shared" : "shared",
+		  pfn0, pfn1, pfn0 == pfn1 ? "no copy" : "unshared by copy", mm_pfn(r->mem));
+	snprintf(what, sizeof(what),
+		 "%s misses the parent's write made after pinning (pin lost its page to COW)",
+		 pin_describe(m));
+	mm_describe_diff(why, sizeof(why), what, snap, exp, (size_t)n);
 out:
-	if (pinned)
-		ioctl(gup_fd, COWLAB_PIN_LONGTERM_TEST_STOP);
+	pin_release(&p);
 	if (pid > 0) {
 		mm_signal(comm.parent_ready[1]);
 		st = mm_wait_child(pid);
@@ -396,88 +337,40 @@ out:
 			if (why[0])
 				ktap_diag("%s", why);
 			ktap_fail("%s", msg);
-			return;
+			goto out_free;
 		}
 		if (st != C_OK && !ktap_reported()) {
 			ktap_error("child failed (status %d)%s%s", st, msg[0] ? ": " : "", msg);
-			return;
+			goto out_free;
 		}
 	}
 	if (ktap_reported())
-		return;
+		goto out_free;
 	if (why[0])
 		ktap_fail("%s", why);
 	else
 		ktap_pass();
+out_free:
+	free(exp);
+	free(snap);
 }
 
-static void run_case(const struct ktap_case *c)
-{
-	int gup_fd = -1;
-
-	if (c->a == S_RO_PIN_SHARED || c->a == S_RO_PIN_PREV_SHARED) {
-		char why[KTAP_REASON_MAX];
-
-		gup_fd = mm_gup_test_open(why, sizeof(why));
-		if (gup_fd < 0) {
-			ktap_skip("%s", why);
-			return;
-		}
-	}
-	run_case_mem(c, gup_fd);
-	if (gup_fd >= 0)
-		close(gup_fd);
-}
-
-static void run_case_mem(const struct ktap_case *c, int gup_fd)
-{
-	struct mm_region r;
-	char desc[256];
-
-	if (mm_region_setup(&r, (enum mm_type)c->b, SEED))
-		return;
-	mm_region_describe(&r, desc, sizeof(desc));
-	ktap_diag("%s: %s", c->name, desc);
-
-	switch (c->a) {
-	case S_FORK_COW:
-		test_cow_in_parent(&r, false, false);
-		break;
-	case S_VMSPLICE_CHILD:
-		test_cow_in_parent(&r, false, true);
-		break;
-	case S_VMSPLICE_CHILD_MPROTECT:
-		test_cow_in_parent(&r, true, true);
-		break;
-	case S_VMSPLICE_PARENT_BEFORE_FORK:
-		test_vmsplice_in_parent(&r, true);
-		break;
-	case S_VMSPLICE_PARENT_AFTER_FORK:
-		test_vmsplice_in_parent(&r, false);
-		break;
-	case S_RO_PIN_SHARED:
-	case S_RO_PIN_PREV_SHARED:
-		test_ro_pin(&r, c->a == S_RO_PIN_PREV_SHARED, gup_fd);
-		break;
-	}
-	mm_region_free(&r);
-}
+static const struct pin_case cases[] = {
+	{ "fork-cow", NULL, MM_ALL_TYPES, 0, test_cow_in_parent, 0 },
+	{ "vmsplice-child", "vmsplice", MM_ALL_TYPES, 0, test_cow_in_parent, 0 },
+	{ "vmsplice-child-mprotect", "vmsplice", MM_ALL_TYPES, 0, test_cow_in_parent, MPROTECT },
+	{ "vmsplice-parent-before-fork", "vmsplice", MM_ALL_TYPES, 0, test_pin_in_parent,
+	  BEFORE_FORK },
+	{ "vmsplice-parent-after-fork", "vmsplice", MM_ALL_TYPES, 0, test_pin_in_parent, 0 },
+	{ "ro-pin-shared", "gup-ro", MM_ALL_TYPES, 0, test_ro_pin, 0 },
+	{ "ro-pin-previously-shared", "gup-ro", MM_ALL_TYPES, 0, test_ro_pin, PREVIOUSLY_SHARED },
+};
 
 int main(int argc, char **argv)
 {
-	static struct ktap_case cases[S_NR * MT_NR];
-	int n = 0;
+	static const struct pin_suite suite = {
+		cases, (int)(sizeof(cases) / sizeof(cases[0])), SEED, NULL
+	};
 
-	for (int s = 0; s < S_NR; s++) {
-		for (int t = 0; t < MT_NR; t++) {
-			struct ktap_case *c = &cases[n++];
-
-			snprintf(c->name, sizeof(c->name), "%s-%s",
-				 scenario_names[s], mm_type_names[t]);
-			c->fn = run_case;
-			c->a = s;
-			c->b = t;
-		}
-	}
-	return ktap_main(argc, argv, cases, n);
+	return pin_cases_main(argc, argv, &suite);
 }

@@ -23,28 +23,25 @@
  *
  * Memory types: base, thp, pte-mapped-thp, single-pte-thp, swap, thp-swap
  * (swapped out before registration: the pin faults them in), hugetlb.
+ * Each case is a function over (region, pin mechanism): regions from mm.h's
+ * runners, the io_uring pin from pin.h's registry (raw syscalls, no liburing).
  */
 #define _GNU_SOURCE
 #include "ktap.h"
 #include "mm.h"
-#include "uring.h"
+#include "pin.h"
 
+/* scenarios (pin_case.arg) */
 enum scenario {
 	S_PARENT_WRITE,
 	S_CHILD_WRITE,
 	S_READ_FIXED,
-	S_NR
-};
-
-static const char *const scenario_names[S_NR] = {
-	[S_PARENT_WRITE] = "iouring-fork-parent-write",
-	[S_CHILD_WRITE] = "iouring-fork-child-write",
-	[S_READ_FIXED] = "iouring-fork-read-fixed",
 };
 
 #define SEED_A 5	/* initial content */
 #define SEED_B 77	/* content stored through the pin (read_fixed) */
 #define NEWBYTE 0xff
+#define MSG_LEN 4096	/* the MAP_SHARED message page */
 
 #define C_OK 0
 #define C_MISMATCH 1
@@ -56,23 +53,23 @@ static int child_fn(int scenario, struct mm_region *r, struct mm_comm *comm, cha
 	unsigned char *exp = malloc(r->size);
 
 	if (!exp) {
-		snprintf(msg, 4096, "child: malloc failed");
+		snprintf(msg, MSG_LEN, "child: malloc failed");
 		return C_ERROR;
 	}
 	mm_signal(comm->child_ready[1]);
 	if (mm_wait(comm->parent_ready[0])) {
-		snprintf(msg, 4096, "child: parent handshake failed");
+		snprintf(msg, MSG_LEN, "child: parent handshake failed");
 		return C_ERROR;
 	}
 	if (scenario == S_CHILD_WRITE) {
 		memset(r->mem, NEWBYTE, r->size);
 		memset(exp, NEWBYTE, r->size);
-		if (mm_describe_diff(msg, 4096, "child lost its own write", r->mem, exp, r->size))
+		if (mm_describe_diff(msg, MSG_LEN, "child lost its own write", r->mem, exp, r->size))
 			return C_MISMATCH;
 		return C_OK;
 	}
 	mm_fill(exp, r->size, SEED_A);
-	if (mm_describe_diff(msg, 4096,
+	if (mm_describe_diff(msg, MSG_LEN,
 			     scenario == S_PARENT_WRITE ?
 			     "child observed parent's post-fork write" :
 			     "child observed data stored through the parent's pin (read_fixed)",
@@ -81,37 +78,46 @@ static int child_fn(int scenario, struct mm_region *r, struct mm_comm *comm, cha
 	return C_OK;
 }
 
-static void run_case(const struct ktap_case *c)
+/* Whole-buffer snapshot through the pin into snap: 0, or -1 after an ERROR. */
+static int pin_snapshot(struct pin_state *p, struct mm_region *r, unsigned char *snap)
 {
-	struct mm_region r;
-	struct ur_ctx u;
+	ssize_t n = pin_read_or_report(p, r->mem, snap);
+
+	if (n >= 0 && (size_t)n != r->size) {
+		ktap_error("%s: read %zd of %zu bytes through the pin", p->mech->name, n, r->size);
+		return -1;
+	}
+	return n < 0 ? -1 : 0;
+}
+
+static void test_pin_before_fork(struct mm_region *r, const struct pin_mech *m, int scenario)
+{
+	struct pin_state p = { 0 };
 	struct mm_comm comm;
-	unsigned char *exp, *snap;
-	char desc[256], why[KTAP_REASON_MAX] = "", *msg;
-	int scenario = c->a, st;
+	unsigned char *exp = NULL, *snap = NULL, *src = NULL;
+	char desc[256], why[KTAP_REASON_MAX] = "", what[200], *msg;
+	int st;
 	pid_t pid;
 
-	u.fd = -1;
-	if (mm_region_setup(&r, (enum mm_type)c->b, SEED_A))
+	if (pin_take_or_report(&p, m, r->mem, r->size))
 		return;
-	if (ur_setup_or_report(&u, r.mem, r.size))
-		goto out;
-	mm_region_describe(&r, desc, sizeof(desc));
-	ktap_diag("%s: after registration: %s", c->name, desc);
+	mm_region_describe(r, desc, sizeof(desc));
+	ktap_diag("after registration: %s", desc);
 
-	exp = malloc(r.size);
-	snap = malloc(r.size);
+	exp = malloc(r->size);
+	snap = malloc(r->size);
+	src = malloc(r->size);
 	msg = mm_shared_msg();
-	if (!exp || !snap || !msg || mm_comm_setup(&comm)) {
+	if (!exp || !snap || !src || !msg || mm_comm_setup(&comm)) {
 		ktap_error("setup failed: %s", strerror(errno));
 		goto out;
 	}
 	/* Sanity: the pin sees the initial content before fork. */
-	mm_fill(exp, r.size, SEED_A);
-	if (ur_pin_snapshot(&u, r.mem, r.size, snap))
+	mm_fill(exp, r->size, SEED_A);
+	if (pin_snapshot(&p, r, snap))
 		goto out;
 	if (mm_describe_diff(why, sizeof(why), "pinned buffer differs from memory before fork",
-			     snap, exp, r.size)) {
+			     snap, exp, r->size)) {
 		ktap_fail("%s", why);
 		goto out;
 	}
@@ -123,7 +129,7 @@ static void run_case(const struct ktap_case *c)
 	}
 	if (pid == 0) {
 		ktap_child_init();
-		_exit(child_fn(scenario, &r, &comm, msg));
+		_exit(child_fn(scenario, r, &comm, msg));
 	}
 	if (mm_wait(comm.child_ready[0])) {
 		ktap_error("child died before handshake (status %d)", mm_wait_child(pid));
@@ -132,13 +138,14 @@ static void run_case(const struct ktap_case *c)
 
 	switch (scenario) {
 	case S_PARENT_WRITE:
-		memset(r.mem, NEWBYTE, r.size);
-		memset(exp, NEWBYTE, r.size);
-		if (ur_pin_snapshot(&u, r.mem, r.size, snap))
+		memset(r->mem, NEWBYTE, r->size);
+		memset(exp, NEWBYTE, r->size);
+		if (pin_snapshot(&p, r, snap))
 			goto out;
-		mm_describe_diff(why, sizeof(why),
-				 "pinned buffer (io_uring write_fixed) misses the parent's post-fork write (pin lost its page to COW)",
-				 snap, exp, r.size);
+		snprintf(what, sizeof(what),
+			 "%s misses the parent's post-fork write (pin lost its page to COW)",
+			 pin_describe(m));
+		mm_describe_diff(why, sizeof(why), what, snap, exp, r->size);
 		mm_signal(comm.parent_ready[1]);
 		break;
 	case S_CHILD_WRITE:
@@ -154,31 +161,25 @@ static void run_case(const struct ktap_case *c)
 		}
 		/* exp == pattern A */
 		if (mm_describe_diff(why, sizeof(why), "parent observed child's post-fork write",
-				     r.mem, exp, r.size))
+				     r->mem, exp, r->size))
 			break;
-		if (ur_pin_snapshot(&u, r.mem, r.size, snap))
+		if (pin_snapshot(&p, r, snap))
 			goto out;
-		mm_describe_diff(why, sizeof(why), "pinned buffer shows child's post-fork write",
-				 snap, exp, r.size);
+		snprintf(what, sizeof(what), "%s shows child's post-fork write", pin_describe(m));
+		mm_describe_diff(why, sizeof(why), what, snap, exp, r->size);
 		break;
-	case S_READ_FIXED: {
-		unsigned char *src = malloc(r.size);
-
-		if (!src) {
-			ktap_error("malloc failed");
-			goto out;
-		}
+	case S_READ_FIXED:
 		/* Write fault after fork on the first half (may COW if broken). */
-		memset(r.mem, NEWBYTE, r.size / 2);
-		mm_fill(src, r.size, SEED_B);
-		if (ur_pin_store(&u, r.mem, r.size, src))
+		memset(r->mem, NEWBYTE, r->size / 2);
+		mm_fill(src, r->size, SEED_B);
+		if (pin_write_or_report(&p, r->mem, src))
 			goto out;
-		mm_describe_diff(why, sizeof(why),
-				 "parent's mapping misses data stored through its pin by read_fixed (pin and mapping diverged)",
-				 r.mem, src, r.size);
+		snprintf(what, sizeof(what),
+			 "parent's mapping misses data stored through its %s (pin and mapping diverged)",
+			 pin_describe(m));
+		mm_describe_diff(why, sizeof(why), what, r->mem, src, r->size);
 		mm_signal(comm.parent_ready[1]);
 		break;
-	}
 	}
 
 	if (pid > 0) {
@@ -200,25 +201,26 @@ static void run_case(const struct ktap_case *c)
 	}
 	ktap_pass();
 out:
-	ur_teardown(&u);
-	mm_region_free(&r);
+	pin_release(&p);
+	free(exp);
+	free(snap);
+	free(src);
 }
+
+static const struct pin_case cases[] = {
+	{ "iouring-fork-parent-write", "iouring", MM_ALL_TYPES, 0, test_pin_before_fork,
+	  S_PARENT_WRITE },
+	{ "iouring-fork-child-write", "iouring", MM_ALL_TYPES, 0, test_pin_before_fork,
+	  S_CHILD_WRITE },
+	{ "iouring-fork-read-fixed", "iouring", MM_ALL_TYPES, 0, test_pin_before_fork,
+	  S_READ_FIXED },
+};
 
 int main(int argc, char **argv)
 {
-	static struct ktap_case cases[S_NR * MT_NR];
-	int n = 0;
+	static const struct pin_suite suite = {
+		cases, (int)(sizeof(cases) / sizeof(cases[0])), SEED_A, NULL
+	};
 
-	for (int s = 0; s < S_NR; s++) {
-		for (int t = 0; t < MT_NR; t++) {
-			struct ktap_case *c = &cases[n++];
-
-			snprintf(c->name, sizeof(c->name), "%s-%s",
-				 scenario_names[s], mm_type_names[t]);
-			c->fn = run_case;
-			c->a = s;
-			c->b = t;
-		}
-	}
-	return ktap_main(argc, argv, cases, n);
+	return pin_cases_main(argc, argv, &suite);
 }

@@ -22,6 +22,8 @@
  *                          fork, never the parent's later writes, and vice
  *                          versa.
  * Memory types: base (several base pages for the fork loop), thp.
+ * Each case is a function over (region, pin mechanism): regions from mm.h's
+ * runners, the io_uring pin from pin.h's registry (raw syscalls, no liburing).
  *
  * Written for cowlab; page/THP helpers follow the kernel selftests
  * (tools/testing/selftests/mm/cow.c, vm_util.c; GPL-2.0).
@@ -29,28 +31,13 @@
 #define _GNU_SOURCE
 #include "ktap.h"
 #include "mm.h"
-#include "uring.h"
+#include "pin.h"
 
 #include <pthread.h>
 
-enum scenario {
-	S_MOVE,
-	S_REUSE,
-	S_PIN_AFTER,
-	S_MOVE_PINNED,
-	S_FORK_LOOP,
-	S_NR
-};
-
-static const char *const scenario_names[S_NR] = {
-	[S_MOVE] = "move-exclusive",
-	[S_REUSE] = "reuse-after-move",
-	[S_PIN_AFTER] = "pin-after-move",
-	[S_MOVE_PINNED] = "move-pinned",
-	[S_FORK_LOOP] = "fork-while-migrating",
-};
-
-static const enum mm_type types[] = { MT_BASE, MT_THP };
+/* test_move variants (pin_case.arg) */
+#define MOVE 0
+#define REUSE 1
 
 #define SEED 11
 #define SEED_B 123
@@ -139,13 +126,14 @@ static int move_or_report(struct mm_region *r, int *from, int *to)
 	return 0;
 }
 
-static void test_move(struct mm_region *r, int scenario)
+static void test_move(struct mm_region *r, const struct pin_mech *m, int scenario)
 {
 	unsigned char *exp = malloc(r->size);
 	char why[KTAP_REASON_MAX];
 	uint64_t pfn0 = mm_pfn(r->mem), pfn1, pfn2;
 	int from, to, thp0 = mm_page_is_thp(r->mem), thp1;
 
+	(void)m;
 	if (!exp) {
 		ktap_error("malloc failed");
 		return;
@@ -166,11 +154,11 @@ static void test_move(struct mm_region *r, int scenario)
 		ktap_fail("%s", why);
 		return;
 	}
-	if (scenario == S_MOVE) {
+	if (scenario == MOVE) {
 		ktap_pass();
 		return;
 	}
-	/* S_REUSE: a write must reuse the exclusive migrated page. */
+	/* REUSE: a write must reuse the exclusive migrated page. */
 	memset(r->mem, NEWBYTE, r->size);
 	pfn2 = mm_pfn(r->mem);
 	memset(exp, NEWBYTE, r->size);
@@ -187,11 +175,16 @@ static void test_move(struct mm_region *r, int scenario)
 	ktap_pass();
 }
 
-/* Check pin <-> mapping coherence in both directions. 0 ok, 1 fail reported, -1 error reported. */
-static int check_pin_coherent(struct ur_ctx *u, struct mm_region *r, const char *when)
+/*
+ * Check pin <-> mapping coherence: a write through the mapping is seen through the pin,
+ * and (a pin that can store) data stored through the pin is seen in the mapping.
+ * 0 ok, 1 fail reported, -1 error reported.
+ */
+static int check_pin_coherent(struct pin_state *p, struct mm_region *r, const char *when)
 {
 	unsigned char *exp = malloc(r->size), *snap = malloc(r->size);
-	char why[KTAP_REASON_MAX], what[160];
+	char why[KTAP_REASON_MAX], what[200];
+	ssize_t n;
 	int rc = 0;
 
 	if (!exp || !snap) {
@@ -202,23 +195,28 @@ static int check_pin_coherent(struct ur_ctx *u, struct mm_region *r, const char 
 	/* mapping -> pin */
 	memset(r->mem, NEWBYTE, r->size);
 	memset(exp, NEWBYTE, r->size);
-	if (ur_pin_snapshot(u, r->mem, r->size, snap)) {
+	n = pin_read_or_report(p, r->mem, snap);
+	if (n < 0) {
 		rc = -1;
 		goto out;
 	}
-	snprintf(what, sizeof(what), "%s: R/W pin (write_fixed) misses a write made through the mapping", when);
-	if (mm_describe_diff(why, sizeof(why), what, snap, exp, r->size)) {
+	snprintf(what, sizeof(what), "%s: %s misses a write made through the mapping", when,
+		 pin_describe(p->mech));
+	if (mm_describe_diff(why, sizeof(why), what, snap, exp, (size_t)n)) {
 		ktap_fail("%s", why);
 		rc = 1;
 		goto out;
 	}
 	/* pin -> mapping */
+	if (!p->mech->write)
+		goto out;
 	mm_fill(exp, r->size, SEED_B);
-	if (ur_pin_store(u, r->mem, r->size, exp)) {
+	if (pin_write_or_report(p, r->mem, exp)) {
 		rc = -1;
 		goto out;
 	}
-	snprintf(what, sizeof(what), "%s: mapping misses data stored through the R/W pin (read_fixed)", when);
+	snprintf(what, sizeof(what), "%s: mapping misses data stored through the %s", when,
+		 pin_describe(p->mech));
 	if (mm_describe_diff(why, sizeof(why), what, r->mem, exp, r->size)) {
 		ktap_fail("%s", why);
 		rc = 1;
@@ -229,44 +227,43 @@ out:
 	return rc;
 }
 
-static void test_pin_after_move(struct mm_region *r)
+static void test_pin_after_move(struct mm_region *r, const struct pin_mech *m, int arg)
 {
-	struct ur_ctx u;
+	struct pin_state p = { 0 };
 	uint64_t pfn0, pfn1;
 	int from, to;
 
-	u.fd = -1;
+	(void)arg;
 	if (move_or_report(r, &from, &to))
 		return;
 	pfn0 = mm_pfn(r->mem);
-	if (ur_setup_or_report(&u, r->mem, r->size))
-		goto out;
+	if (pin_take_or_report(&p, m, r->mem, r->size))
+		return;
 	pfn1 = mm_pfn(r->mem);
 	ktap_diag("moved node %d -> %d, then pinned: pfn 0x%" PRIx64 " -> 0x%" PRIx64 " (pinning %s)",
 		  from, to, pfn0, pfn1, pfn0 == pfn1 ? "kept the page" : "replaced the page");
-	if (check_pin_coherent(&u, r, "after migration + pin") == 0)
+	if (check_pin_coherent(&p, r, "after migration + pin") == 0)
 		ktap_pass();
-out:
-	ur_teardown(&u);
+	pin_release(&p);
 }
 
-static void test_move_pinned(struct mm_region *r)
+static void test_move_pinned(struct mm_region *r, const struct pin_mech *m, int arg)
 {
 	unsigned char *exp = malloc(r->size);
 	size_t npages = r->size / mm_pagesize(), moved;
 	char why[KTAP_REASON_MAX];
-	struct ur_ctx u;
+	struct pin_state p = { 0 };
 	uint64_t pfn0, pfn1;
 	long ret;
 	int from, to, st0;
 
-	u.fd = -1;
+	(void)arg;
 	if (!exp) {
 		ktap_error("malloc failed");
 		return;
 	}
 	mm_fill(exp, r->size, SEED);
-	if (ur_setup_or_report(&u, r->mem, r->size))
+	if (pin_take_or_report(&p, m, r->mem, r->size))
 		goto out;
 	pfn0 = mm_pfn(r->mem);
 	to = other_node(r->mem, &from);
@@ -283,10 +280,10 @@ static void test_move_pinned(struct mm_region *r)
 	}
 	if (moved && pfn1 != pfn0)
 		ktap_diag("pinned page was migrated anyway; checking pin coherence");
-	if (check_pin_coherent(&u, r, moved ? "after migrating a pinned page" : "after failed migration of a pinned page") == 0)
+	if (check_pin_coherent(&p, r, moved ? "after migrating a pinned page" : "after failed migration of a pinned page") == 0)
 		ktap_pass();
 out:
-	ur_teardown(&u);
+	pin_release(&p);
 	free(exp);
 }
 
@@ -351,7 +348,7 @@ static long check_stamp(const char *mem, size_t size, uint64_t v, uint64_t *got)
 	return -1;
 }
 
-static void test_fork_loop(struct mm_region *r)
+static void test_fork_loop(struct mm_region *r, const struct pin_mech *pin, int arg)
 {
 	struct migrator m = { .mem = r->mem, .size = r->size };
 	char *msg = mm_shared_msg();
@@ -360,6 +357,8 @@ static void test_fork_loop(struct mm_region *r)
 	int iters = 0, err = 0;
 	char why[KTAP_REASON_MAX] = "";
 
+	(void)pin;
+	(void)arg;
 	if (!msg) {
 		ktap_error("mmap(shared) failed");
 		return;
@@ -461,71 +460,33 @@ static void test_fork_loop(struct mm_region *r)
 	ktap_pass();
 }
 
-static void run_case(const struct ktap_case *c)
+/* The program's precondition, checked before any region is set up. */
+static int two_nodes(void)
 {
-	struct mm_region r;
-	char desc[256];
-
 	if (nr_nodes < 2) {
 		ktap_skip("need 2 NUMA nodes with memory, found %d", nr_nodes);
-		return;
+		return -1;
 	}
-	if (c->a == S_FORK_LOOP && c->b == MT_BASE) {
-		/* several base pages (one VMA) for the fork loop */
-		size_t sz = FORK_BASE_PAGES * mm_pagesize();
-
-		memset(&r, 0, sizeof(r));
-		r.type = MT_BASE;
-		r.seed = SEED;
-		r.map = r.mem = mmap(NULL, sz, PROT_READ | PROT_WRITE,
-				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (r.map == MAP_FAILED) {
-			ktap_error("mmap failed: %s", strerror(errno));
-			return;
-		}
-		r.map_len = r.size = sz;
-		madvise(r.mem, sz, MADV_NOHUGEPAGE);
-		mm_fill(r.mem, sz, SEED);
-	} else if (mm_region_setup(&r, (enum mm_type)c->b, SEED)) {
-		return;
-	}
-	mm_region_describe(&r, desc, sizeof(desc));
-	ktap_diag("%s: %s", c->name, desc);
-
-	switch (c->a) {
-	case S_MOVE:
-	case S_REUSE:
-		test_move(&r, c->a);
-		break;
-	case S_PIN_AFTER:
-		test_pin_after_move(&r);
-		break;
-	case S_MOVE_PINNED:
-		test_move_pinned(&r);
-		break;
-	case S_FORK_LOOP:
-		test_fork_loop(&r);
-		break;
-	}
-	mm_region_free(&r);
+	return 0;
 }
+
+#define TYPES (MM_TYPE(MT_BASE) | MM_TYPE(MT_THP))
+
+static const struct pin_case cases[] = {
+	{ "move-exclusive", NULL, TYPES, 0, test_move, MOVE },
+	{ "reuse-after-move", NULL, TYPES, 0, test_move, REUSE },
+	{ "pin-after-move", "iouring", TYPES, 0, test_pin_after_move, 0 },
+	{ "move-pinned", "iouring", TYPES, 0, test_move_pinned, 0 },
+	/* several base pages (one VMA) for the fork loop */
+	{ "fork-while-migrating", NULL, TYPES, FORK_BASE_PAGES, test_fork_loop, 0 },
+};
 
 int main(int argc, char **argv)
 {
-	static struct ktap_case cases[S_NR * 2];
-	int n = 0;
+	static const struct pin_suite suite = {
+		cases, (int)(sizeof(cases) / sizeof(cases[0])), SEED, two_nodes
+	};
 
 	nr_nodes = mm_numa_nodes(nodes, 8);
-	for (int s = 0; s < S_NR; s++) {
-		for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
-			struct ktap_case *c = &cases[n++];
-
-			snprintf(c->name, sizeof(c->name), "%s-%s",
-				 scenario_names[s], mm_type_names[types[t]]);
-			c->fn = run_case;
-			c->a = s;
-			c->b = types[t];
-		}
-	}
-	return ktap_main(argc, argv, cases, n);
+	return pin_cases_main(argc, argv, &suite);
 }

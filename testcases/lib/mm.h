@@ -526,6 +526,10 @@ static const char *const mm_type_names[MT_NR] = {
 	[MT_HUGETLB] = "hugetlb",
 };
 
+/* Sets of memory types (what a scenario runs on). */
+#define MM_TYPE(t) (1u << (t))
+#define MM_ALL_TYPES (MM_TYPE(MT_NR) - 1)
+
 struct mm_region {
 	enum mm_type type;
 	char *mem;		/* test range */
@@ -595,36 +599,46 @@ static inline int mm__alloc_thp(struct mm_region *r)
 }
 
 /*
- * Set up the requested memory type, fill it with mm_pat(seed) (before any
- * swap-out) and verify it is what it claims to be.  Returns 0, or -1 after
- * reporting SKIP/ERROR.
+ * The memory runner: set up a region of the requested type and size, fill it
+ * with mm_pat(seed) (before any swap-out) and verify it is what it claims to
+ * be.  size: base and swap take any number of pages (one VMA, rounded up to
+ * whole pages; 0: one page); the other types are one huge page, and size must
+ * be 0 or that page's size.  Returns 0, or -1 after reporting SKIP/ERROR.
  */
-static inline int mm_region_setup(struct mm_region *r, enum mm_type type,
-				  unsigned seed)
+static inline int mm_region_setup_size(struct mm_region *r, enum mm_type type,
+				       size_t size, unsigned seed)
 {
-	size_t ps = mm_pagesize();
+	size_t ps = mm_pagesize(), len = size ? (size + ps - 1) / ps * ps : ps;
 
 	memset(r, 0, sizeof(*r));
 	r->type = type;
 	r->seed = seed;
 
+	if (size && type != MT_BASE && type != MT_SWAP &&
+	    size != (type == MT_HUGETLB ? mm_hugetlb_size() :
+		     type == MT_SINGLE_PTE_THP ? ps : mm_thp_size())) {
+		ktap_error("internal: %s is one huge page, not %zu bytes",
+			   type < MT_NR ? mm_type_names[type] : "?", size);
+		return -1;
+	}
+
 	switch (type) {
 	case MT_BASE:
 	case MT_SWAP:
-		r->map_len = r->size = ps;
-		r->map = r->mem = mmap(NULL, ps, PROT_READ | PROT_WRITE,
+		r->map_len = r->size = len;
+		r->map = r->mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (r->map == MAP_FAILED) {
 			r->map = NULL;
 			ktap_error("mmap() failed: %s", strerror(errno));
 			return -1;
 		}
-		if (madvise(r->mem, ps, MADV_NOHUGEPAGE) && errno != EINVAL) {
+		if (madvise(r->mem, len, MADV_NOHUGEPAGE) && errno != EINVAL) {
 			ktap_error("MADV_NOHUGEPAGE failed: %s", strerror(errno));
 			return -1;
 		}
-		mm_fill(r->mem, ps, seed);
-		if (type == MT_SWAP && mm_pageout_or_report(r->mem, ps))
+		mm_fill(r->mem, len, seed);
+		if (type == MT_SWAP && mm_pageout_or_report(r->mem, len))
 			return -1;
 		return 0;
 
@@ -706,6 +720,13 @@ static inline int mm_region_setup(struct mm_region *r, enum mm_type type,
 		ktap_error("internal: unknown memory type %d", type);
 		return -1;
 	}
+}
+
+/* mm_region_setup_size() with the type's own size (base and swap: one page). */
+static inline int mm_region_setup(struct mm_region *r, enum mm_type type,
+				  unsigned seed)
+{
+	return mm_region_setup_size(r, type, 0, seed);
 }
 
 static inline void mm_region_free(struct mm_region *r)

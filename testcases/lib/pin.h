@@ -688,4 +688,169 @@ static inline const struct pin_mech *pin_find(const char *name)
 	return NULL;
 }
 
+/* ------------------------------------------------ cases over (region, pin) */
+/*
+ * The hand-written programs (gup-after-fork, gup-before-fork, swap, migration)
+ * stand on two axes, like the kernel's tools/testing/selftests/mm/cow.c: a
+ * memory runner (mm.h mm_region_setup_size()) sets up a region of a type, a
+ * mechanism of the registry above pins it, and a case is a function over
+ * (region, pin).  A program lists its scenarios, each with its mechanism and
+ * the memory types it runs on; pin_cases_main() names the cases
+ * <scenario>-<memtype> (scenario major, types in enum mm_type order) and runs
+ * each in its own case process (ktap.h).
+ *
+ * Before the region is set up the runner checks the program's precondition and
+ * probes the mechanism (absent here: SKIP), then prints "<case>: <region>".
+ * The case function takes the pin when its scenario says so, with the helpers
+ * below, which report through ktap.h: a mechanism this guest lacks is a SKIP,
+ * a pin, read or store that fails is an ERROR, except that a refused io_uring
+ * registration stays the SKIP it always was in these programs (a guest limit:
+ * RLIMIT_MEMLOCK, io_uring quotas, not a wrong result).  A zeroed pin_state
+ * holds no pin; pin_release() is then a no-op.
+ */
+struct pin_case {
+	const char *name;	/* the scenario: cases are <name>-<memtype> */
+	const char *mech;	/* pin mechanism (pin_find()); NULL: the scenario takes none */
+	unsigned types;		/* memory types it runs on: MM_TYPE(t) bits */
+	unsigned pages;		/* base and swap: pages in the region (0: one); others: one huge page */
+	void (*fn)(struct mm_region *r, const struct pin_mech *m, int arg);
+	int arg;		/* passed to fn: the variant of the scenario */
+};
+
+struct pin_suite {
+	const struct pin_case *cases;
+	int n;
+	unsigned seed;		/* regions are filled with mm_pat(seed) */
+	int (*ready)(void);	/* the program's precondition: 0, or -1 after a SKIP; NULL: none */
+};
+
+static const struct pin_suite *pin__suite;
+
+/* How a mechanism reaches the region, for failure reasons. */
+static inline const char *pin_describe(const struct pin_mech *m)
+{
+	if (!strcmp(m->name, "iouring"))
+		return "R/W pin (io_uring fixed buffer)";
+	if (!strcmp(m->name, "gup-ro"))
+		return "R/O pin (gup_test PIN_LONGTERM_TEST)";
+	if (!strcmp(m->name, "gup-ro-fast"))
+		return "R/O pin (gup_test PIN_LONGTERM_TEST, GUP-fast)";
+	if (!strcmp(m->name, "vmsplice"))
+		return "vmsplice() pipe";
+	if (!strcmp(m->name, "odirect"))
+		return "O_DIRECT I/O";
+	return m->name;
+}
+
+/* Pin [mem, mem+size) with m into p: 0, or -1 after reporting SKIP or ERROR. */
+static inline int pin_take_or_report(struct pin_state *p, const struct pin_mech *m, void *mem,
+				     size_t size)
+{
+	char why[KTAP_REASON_MAX - 32] = "";
+	int rc = m->pin(p, mem, size, why, sizeof(why));
+
+	if (rc == PIN_OK) {
+		p->mech = m;
+		return 0;
+	}
+	if (rc == PIN_SKIP || !strcmp(m->name, "iouring"))
+		ktap_skip("%s: %s", m->name, why);
+	else
+		ktap_error("%s: %s", m->name, why);
+	return -1;
+}
+
+/* What the pin sees, into out: the bytes it covers (> 0), or -1 after an ERROR. */
+static inline ssize_t pin_read_or_report(struct pin_state *p, void *mem, void *out)
+{
+	ssize_t n = p->mech->read(p, mem, out);
+
+	if (n <= 0) {
+		ktap_error("%s: reading through the pin: %s", p->mech->name,
+			   n < 0 ? strerror((int)-n) : "0 bytes");
+		return -1;
+	}
+	return n;
+}
+
+/* Store src (the pin's size) through the pin: 0, or -1 after an ERROR. */
+static inline int pin_write_or_report(struct pin_state *p, void *mem, const void *src)
+{
+	int e;
+
+	if (!p->mech->write) {
+		ktap_error("internal: %s cannot store through its pin", p->mech->name);
+		return -1;
+	}
+	e = p->mech->write(p, mem, src);
+	if (e) {
+		ktap_error("%s: storing through the pin: %s", p->mech->name, strerror(-e));
+		return -1;
+	}
+	return 0;
+}
+
+/* Unpin (and close) what p holds, if anything. */
+static inline void pin_release(struct pin_state *p)
+{
+	if (p->mech)
+		p->mech->unpin(p);
+}
+
+static inline void pin__run_case(const struct ktap_case *c)
+{
+	const struct pin_case *pc = &pin__suite->cases[c->a];
+	enum mm_type type = (enum mm_type)c->b;
+	const struct pin_mech *m = NULL;
+	char why[KTAP_REASON_MAX] = "", desc[256];
+	size_t size = 0;
+	struct mm_region r;
+
+	if (pin__suite->ready && pin__suite->ready())
+		return;
+	if (pc->mech) {
+		m = pin_find(pc->mech);
+		if (!m) {
+			ktap_error("internal: no pin mechanism %s", pc->mech);
+			return;
+		}
+		if (m->probe(why, sizeof(why))) {
+			ktap_skip("%s", why);
+			return;
+		}
+	}
+	if ((type == MT_BASE || type == MT_SWAP) && pc->pages)
+		size = pc->pages * mm_pagesize();
+	if (mm_region_setup_size(&r, type, size, pin__suite->seed))
+		return;
+	mm_region_describe(&r, desc, sizeof(desc));
+	ktap_diag("%s: %s", c->name, desc);
+	pc->fn(&r, m, pc->arg);
+	mm_region_free(&r);
+}
+
+/* List or run the suite's scenarios x memory types (ktap_main()); the exit code. */
+static inline int pin_cases_main(int argc, char **argv, const struct pin_suite *s)
+{
+	struct ktap_case *cases = calloc((size_t)s->n * MT_NR + 1, sizeof(*cases));
+	int n = 0;
+
+	if (!cases)
+		return 2;
+	pin__suite = s;
+	for (int i = 0; i < s->n; i++) {
+		for (int t = 0; t < MT_NR; t++) {
+			if (!(s->cases[i].types & MM_TYPE(t)))
+				continue;
+			snprintf(cases[n].name, sizeof(cases[n].name), "%s-%s", s->cases[i].name,
+				 mm_type_names[t]);
+			cases[n].fn = pin__run_case;
+			cases[n].a = i;
+			cases[n].b = t;
+			n++;
+		}
+	}
+	return ktap_main(argc, argv, cases, n);
+}
+
 #endif /* COWLAB_PIN_H */
