@@ -10,7 +10,6 @@ APT_PACKAGES=(
   qemu-system-x86 qemu-system-arm qemu-utils
   gcc make flex bison bc libelf-dev libssl-dev cpio rsync ccache xz-utils patch git
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-  liburing-dev liburing-dev:arm64
   dpkg-dev
   chromium  # the report test opens the HTML report in it (playwright-core drives it)
 )

@@ -124,7 +124,7 @@ describe("cache stages under concurrent first use", () => {
     await mkdir(repro);
     await writeFile(join(repro, "swap"), "binary");
     await writeFile(join(root, "busybox"), "busybox");
-    const t = { id: "swap", family: "swap", source: "swap.c", libs: [], timeout_s: 60, checks: "", mechanism: "", requires: { config: [], guest: [] }, references: [] } as Testcase;
+    const t = { id: "swap", family: "swap", source: "swap.c", timeout_s: 60, checks: "", mechanism: "", requires: { config: [], guest: [] }, references: [] } as Testcase;
     const [a, b] = await Promise.all([buildInitramfs(join(root, "busybox"), repro, [t]), buildInitramfs(join(root, "busybox"), repro, [t])]);
     expect([a, b]).toEqual([expect.objectContaining({ ok: true }), expect.objectContaining({ ok: true })]);
     if (!a.ok || !b.ok) return;

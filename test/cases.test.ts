@@ -50,7 +50,7 @@ describe("known-issue globs against the real case list", () => {
   });
 });
 
-const tc = (id: string): Testcase => ({ id, family: "swap", source: `${id}.c`, libs: [], timeout_s: 30, checks: "", mechanism: "", requires: { config: [], guest: [] }, references: [] });
+const tc = (id: string): Testcase => ({ id, family: "swap", source: `${id}.c`, timeout_s: 30, checks: "", mechanism: "", requires: { config: [], guest: [] }, references: [] });
 
 describe("the guest runs what the host planned", () => {
   it("the init's env names each testcase's cases", () => {

@@ -7,7 +7,6 @@ const tc = (id: string, family: Testcase["family"] = "gup-after-fork"): Testcase
   id,
   family,
   source: `${id}.c`,
-  libs: [],
   timeout_s: 30,
   checks: "",
   mechanism: "",

@@ -13,7 +13,6 @@ export const Testcase = z.strictObject({
   id: z.string().regex(/^[a-z0-9-]+$/),
   family: z.enum(FAMILIES),
   source: z.string().regex(/\.c$/),
-  libs: z.array(z.enum(["uring"])).default([]),
   timeout_s: z.number().int().positive().default(60),
   checks: z.string(),
   mechanism: z.string(),

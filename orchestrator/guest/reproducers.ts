@@ -9,8 +9,6 @@ import { ensureDir, markUsed } from "../util/fsx.ts";
 import { ok, labError, type Result } from "../util/result.ts";
 import { compilerVersion } from "../build/toolchain.ts";
 
-const LIBS: Record<string, string[]> = { uring: ["-luring"] };
-
 async function libSources(): Promise<string[]> {
   const dir = repoPath("testcases", "lib");
   const files = (await readdir(dir)).sort();
@@ -22,10 +20,10 @@ async function libSources(): Promise<string[]> {
  * kernel under test, into a directory keyed by sources, headers and compiler.
  */
 /** What building a program needs to know: a testcase, or the explorer's interpreter. */
-export type Program = Pick<Testcase, "id" | "source" | "libs">;
+export type Program = Pick<Testcase, "id" | "source">;
 
 /** The explorer's guest interpreter, built like a reproducer. */
-export const INTERP: Program = { id: "interp", source: "explore/interp.c", libs: [] };
+export const INTERP: Program = { id: "interp", source: "explore/interp.c" };
 
 export async function buildReproducers(
   machine: MachineProfile,
@@ -33,7 +31,7 @@ export async function buildReproducers(
   headersKey: string,
   testcases: Program[],
 ): Promise<Result<string>> {
-  const sources = await Promise.all(testcases.map(async (t) => `${t.id}:${sha256(await readFile(repoPath("testcases", t.source)))}:${t.libs.join(",")}`));
+  const sources = await Promise.all(testcases.map(async (t) => `${t.id}:${sha256(await readFile(repoPath("testcases", t.source)))}`));
   const key = contentKey({
     sources,
     lib: await libSources(),
@@ -45,7 +43,7 @@ export async function buildReproducers(
   try {
     await ensureDir(dir, () => allValid(dir, machine, testcases), async (tmp) => {
       for (const t of testcases) {
-        const args = ["-static", "-O2", "-Wall", "-Wextra", "-I", repoPath("testcases", "lib"), "-I", join(headersDir, "include"), repoPath("testcases", t.source), "-o", join(tmp, t.id), ...t.libs.flatMap((l) => LIBS[l] ?? []), "-lpthread"];
+        const args = ["-static", "-O2", "-Wall", "-Wextra", "-I", repoPath("testcases", "lib"), "-I", join(headersDir, "include"), repoPath("testcases", t.source), "-o", join(tmp, t.id), "-lpthread"];
         const r = await execa(machine.cc, args, { reject: false, all: true });
         if (r.exitCode !== 0) throw new Error(`${machine.cc} ${t.source}: ${r.all?.split("\n").slice(0, 8).join("\n")}`);
       }
