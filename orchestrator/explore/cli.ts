@@ -26,6 +26,7 @@ interface ExploreCliOptions {
   budget?: string;
   only?: string[];
   shrink: boolean;
+  shrinkKnown?: boolean;
   out: string;
   accel: "auto" | "kvm" | "tcg";
   guests?: string;
@@ -56,6 +57,7 @@ export function registerExplore(program: Command, exitCodeFor: (d: import("../re
     .option("--budget <seconds>", `guest seconds per job for the scenarios (default ${DEFAULT_EXPLORATION.budgetS})`)
     .option("--only <globs...>", "keep scenario lines matching a glob (e.g. 'thp | *')")
     .option("--no-shrink", "do not minimize failures and divergences")
+    .option("--shrink-known", "minimize failures a known issue predicts too (default: only unexpected ones)")
     .option("-o, --out <dir>", "run folder", "reports/explore")
     .addOption(new Option("--accel <accel>", "QEMU accelerator").choices(["auto", "kvm", "tcg"]).default("auto"))
     .option("--guests <n>", "guests run at once")
@@ -95,6 +97,7 @@ export function registerExplore(program: Command, exitCodeFor: (d: import("../re
         knownReports: manifest.known_reports,
         command: `cowlab ${process.argv.slice(2).join(" ")}`,
         shrink: opts.shrink,
+        shrinkKnown: !!opts.shrinkKnown,
         ...(guests ? { guestConcurrency: guests } : {}),
         onJobDone: async (d) => {
           await writeReport(d, outDir);

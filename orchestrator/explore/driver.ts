@@ -29,6 +29,8 @@ export interface ExploreRunOptions {
   command: string;
   guestConcurrency?: number;
   shrink: boolean;
+  /** shrink failures a known issue predicts too (by default only news is shrunk) */
+  shrinkKnown?: boolean;
   /** most targets shrunk per run: failures are grouped by (job set, invariant, memory, failing step) first */
   maxTargets?: number;
   onJobDone?: (data: RunResults) => Promise<void>;
@@ -63,9 +65,9 @@ function executor(o: ExploreRunOptions, specs: Map<string, JobSpec>): Execute {
 }
 
 /** Which failures to shrink: one per (job, invariant, memory type, failing op), first come. */
-function failureTargets(rows: CaseResult[], g: Grammar): ShrinkTarget[] {
+function failureTargets(rows: CaseResult[], g: Grammar, known: boolean): ShrinkTarget[] {
   const groups = new Map<string, ShrinkTarget>();
-  for (const r of rows.filter((x) => x.status === "fail" && !x.expected)) {
+  for (const r of rows.filter((x) => x.status === "fail" && (known || !x.expected))) {
     const invs = invariantsOf(r);
     const memory = r.case.split(" | ")[0]!.split(":")[0];
     const firstFailing = /^step \d+ '([^']+)'/.exec(r.reason)?.[1]?.split(":")[0] ?? "kernel";
@@ -128,7 +130,7 @@ export async function explore(o: ExploreRunOptions): Promise<ExploreOutcome> {
   const analysis = analyse(data.results);
   const minimized: Minimized[] = [];
   if (o.shrink) {
-    const targets = [...failureTargets(rows, o.grammar), ...divergenceTargets(analysis, rows)].slice(0, o.maxTargets ?? 24);
+    const targets = [...failureTargets(rows, o.grammar, !!o.shrinkKnown), ...divergenceTargets(analysis, rows)].slice(0, o.maxTargets ?? 24);
     const specs = new Map(o.jobs.map((j) => [jobId(j), j]));
     const shrunk = targets.length ? await shrinkAll(targets, o.grammar, executor(o, specs)) : [];
     const dir = join(o.outDir, "explore");
