@@ -1,8 +1,7 @@
 // cowlab's command line. Exit codes: 0 all cases passed (or skipped, or failed as a known
 // issue predicts), 1 a kernel failed a case (fail/crash/timeout), 2 usage or lab errors.
 import { resolve } from "node:path";
-import { Command, CommanderError, Option } from "commander";
-import { ARCHES, type Arch } from "./config/machines.ts";
+import { Command, CommanderError } from "commander";
 import { checkKnownIssueGlobs, loadManifest } from "./config/testcases.ts";
 import { loadMatrix } from "./config/matrix.ts";
 import { planMatrix, shardJobs, parseShard, jobId, narrowCases } from "./run/plan.ts";
@@ -18,6 +17,7 @@ import { InputError, LabFailure } from "./util/result.ts";
 import { setQuiet } from "./util/log.ts";
 import { registerBisect } from "./bisect/cli.ts";
 import { registerExplore } from "./explore/cli.ts";
+import { addMatrixOptions, matrixFilters, type MatrixCliOptions } from "./run/options.ts";
 import { loadGrammar } from "./explore/grammar.ts";
 import { selectScenarios } from "./explore/selection.ts";
 
@@ -42,19 +42,11 @@ function summary(data: RunResults): string {
     .join(", ");
 }
 
-interface RunCliOptions {
-  kernel?: string[];
-  arch?: Arch[];
+interface RunCliOptions extends MatrixCliOptions {
   tests?: string;
   case?: string[];
-  series?: string[];
-  gitTree?: string;
-  variant?: string[];
-  fragment: string[];
   out: string;
-  accel: "auto" | "kvm" | "tcg";
   shard?: string;
-  guests?: string;
   list?: boolean;
   json?: boolean;
   explore: boolean;
@@ -65,35 +57,18 @@ const program = new Command("cowlab")
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-program
-  .command("run")
+addMatrixOptions(program.command("run"))
   .description("build, boot and test the matrix (kernels/matrix.yaml, narrowed by filters); writes results.json and index.html into --out")
-  .option("-k, --kernel <ids...>", "kernel specs (kernels/specs/); default: the matrix's")
-  .addOption(new Option("-a, --arch <arches...>", "guest architectures; default: the matrix's").choices([...ARCHES]))
   .option("-t, --tests <glob>", "testcase ids to run (glob); default: the matrix's")
   .option("-c, --case <globs...>", "cases to run: globs over case names, or testcase/case (cowlab run --list shows them)")
-  .option("-s, --series <dirs...>", "patch series (directory, quilt series file or mbox): each adds a variant named after it")
-  .option("--git-tree <dir>", "git tree for kernels built from a git revision (default: the spec's repo, e.g. ../linux)")
-  .option("--variant <names...>", "variants to run (base, matrix variants, series names)")
-  .option("-f, --fragment <names...>", "extra fragments from kernels/fragments/ for every variant (e.g. debug-vm)", [])
   .option("--shard <I/N>", "run only shard I of N (deterministic, balanced); join shards with `cowlab merge`")
-  .option("--guests <n>", "guests run at once (default: from cores and memory)")
   .option("-o, --out <dir>", "run folder", "reports/latest")
-  .addOption(new Option("--accel <accel>", "QEMU accelerator; auto picks KVM only where it works").choices(["auto", "kvm", "tcg"]).default("auto"))
   .option("--list", "print the cases each job would run (job, tab, testcase/case), and exit")
   .option("--no-explore", "skip the matrix's exploration (it is also skipped when --tests or --case narrow the run)")
   .option("--json", "print results.json to stdout when done (progress stays on stderr)")
   .action(async (opts: RunCliOptions) => {
     const [manifest, matrix, grammar] = await Promise.all([loadManifest(), loadMatrix(), loadGrammar()]);
-    let jobs = await planMatrix(matrix, manifest, {
-      ...(opts.kernel ? { kernels: opts.kernel } : {}),
-      ...(opts.arch ? { arches: opts.arch } : {}),
-      ...(opts.variant ? { variants: opts.variant } : {}),
-      ...(opts.tests ? { tests: opts.tests } : {}),
-      ...(opts.series ? { series: opts.series } : {}),
-      ...(opts.gitTree ? { gitTree: opts.gitTree } : {}),
-      fragments: opts.fragment,
-    });
+    let jobs = await planMatrix(matrix, manifest, { ...matrixFilters(opts), ...(opts.tests ? { tests: opts.tests } : {}) });
     if (opts.shard) {
       const { index, count } = parseShard(opts.shard);
       jobs = shardJobs(jobs, index, count);

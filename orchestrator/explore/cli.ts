@@ -1,8 +1,8 @@
 // `cowlab explore`: the matrix's guests run generated scenarios instead of (or, in `cowlab
 // run`, after) the testcases; failures and divergences are shrunk to C reproducers.
 import { resolve } from "node:path";
-import { Option, type Command } from "commander";
-import { ARCHES, type Arch } from "../config/machines.ts";
+import type { Command } from "commander";
+import { addMatrixOptions, matrixFilters, type MatrixCliOptions } from "../run/options.ts";
 import { loadManifest } from "../config/testcases.ts";
 import { loadMatrix } from "../config/matrix.ts";
 import { planMatrix } from "../run/plan.ts";
@@ -13,13 +13,7 @@ import { loadGrammar } from "./grammar.ts";
 import { DEFAULT_EXPLORATION, selectScenarios } from "./selection.ts";
 import { explore, exploreSummary } from "./driver.ts";
 
-interface ExploreCliOptions {
-  kernel?: string[];
-  arch?: Arch[];
-  variant?: string[];
-  series?: string[];
-  gitTree?: string;
-  fragment: string[];
+interface ExploreCliOptions extends MatrixCliOptions {
   depth?: string;
   random?: string;
   seed?: string;
@@ -28,8 +22,6 @@ interface ExploreCliOptions {
   shrink: boolean;
   shrinkKnown?: boolean;
   out: string;
-  accel: "auto" | "kvm" | "tcg";
-  guests?: string;
   list?: boolean;
   json?: boolean;
 }
@@ -42,15 +34,8 @@ const int = (flag: string, v: string | undefined, dflt: number, min = 0): number
 };
 
 export function registerExplore(program: Command, exitCodeFor: (d: import("../results/schema.ts").RunResults) => number): void {
-  program
-    .command("explore")
+  addMatrixOptions(program.command("explore"))
     .description("run generated COW/GUP scenarios (testcases/explore/grammar.yaml) in the matrix's guests, judge them by the model and across kernels, shrink failures to C reproducers")
-    .option("-k, --kernel <ids...>", "kernel specs; default: the matrix's")
-    .addOption(new Option("-a, --arch <arches...>", "guest architectures; default: the matrix's").choices([...ARCHES]))
-    .option("--variant <names...>", "variants to run (base, matrix variants, series names)")
-    .option("-s, --series <dirs...>", "patch series: each adds a variant named after it")
-    .option("--git-tree <dir>", "git tree for kernels built from a git revision")
-    .option("-f, --fragment <names...>", "extra fragments from kernels/fragments/", [])
     .option("--depth <K>", `every scenario of 1..K ops (default ${DEFAULT_EXPLORATION.depth}; 4 is the issue's exhaustive depth)`)
     .option("--random <N>", "N seeded random scenarios beyond the depth (5..12 ops)")
     .option("--seed <S>", "seed of the random scenarios (each also carries its own, which replays it)")
@@ -59,8 +44,6 @@ export function registerExplore(program: Command, exitCodeFor: (d: import("../re
     .option("--no-shrink", "do not minimize failures and divergences")
     .option("--shrink-known", "minimize failures a known issue predicts too (default: only unexpected ones)")
     .option("-o, --out <dir>", "run folder", "reports/explore")
-    .addOption(new Option("--accel <accel>", "QEMU accelerator").choices(["auto", "kvm", "tcg"]).default("auto"))
-    .option("--guests <n>", "guests run at once")
     .option("--list", "print the scenario lines and exit")
     .option("--json", "print results.json to stdout when done")
     .action(async (opts: ExploreCliOptions) => {
@@ -75,14 +58,7 @@ export function registerExplore(program: Command, exitCodeFor: (d: import("../re
         process.stdout.write(opts.json ? JSON.stringify(scenarios, null, 2) + "\n" : scenarios.join("\n") + "\n");
         return;
       }
-      const planned = await planMatrix(matrix, manifest, {
-        ...(opts.kernel ? { kernels: opts.kernel } : {}),
-        ...(opts.arch ? { arches: opts.arch } : {}),
-        ...(opts.variant ? { variants: opts.variant } : {}),
-        ...(opts.series ? { series: opts.series } : {}),
-        ...(opts.gitTree ? { gitTree: opts.gitTree } : {}),
-        fragments: opts.fragment,
-      });
+      const planned = await planMatrix(matrix, manifest, matrixFilters(opts));
       const jobs = planned.map((j) => ({ ...j, testcases: [], explore: { scenarios, budgetS } }));
       const guests = opts.guests === undefined ? undefined : int("--guests", opts.guests, 1, 1);
       const outDir = resolve(opts.out);
