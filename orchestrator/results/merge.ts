@@ -17,6 +17,7 @@ export function mergeResults(parts: { file: string; data: RunResults }[], comman
   const started = runs.map((r) => r.started_at).sort()[0]!;
   const finished = runs.every((r) => r.finished_at) ? runs.map((r) => r.finished_at!).sort().at(-1)! : null;
   const order = (job: string): string => job;
+  const minimized = parts.flatMap((p) => p.data.explore?.minimized ?? []);
   return {
     schema_version: 1,
     run: {
@@ -31,5 +32,6 @@ export function mergeResults(parts: { file: string; data: RunResults }[], comman
     },
     kernels: parts.flatMap((p) => p.data.kernels).sort((a, b) => order(a.job).localeCompare(order(b.job))),
     results: parts.flatMap((p) => p.data.results),
+    ...(minimized.length ? { explore: { minimized } } : {}),
   };
 }
