@@ -41,3 +41,28 @@ describe("HTML report", () => {
     expect(html).toMatch(/6\.12 \+ off<\/td><td>x86_64<\/td><td>swap \/ rw-pin-ro-remap-base<\/td><td class="pass">pass<\/td><td class="fail">fail<\/td><td class="fail">regression/);
   });
 });
+
+describe("HTML report: exploration", () => {
+  const line = "base | mprotect:ro | read:parent";
+  const ex = (job: string, status: CaseResult["status"], outcome: string, reason = ""): CaseResult => ({
+    ...res(job, line, status), testcase: "explore", family: "explore", duration_ms: null, reason, observations: [`1 mprotect:ro ${outcome}`, "2 read:parent init", "end"],
+  });
+  const passing = Array.from({ length: 300 }, (_, i) => ({ ...ex("6.12/base/x86_64", "pass", "ok"), case: `base | write:parent #${i}` }));
+  const html = renderHtml({
+    ...data,
+    results: [...data.results, ex("6.12/base/x86_64", "pass", "ok"), ex("6.12/off/x86_64", "pass", "err:EINVAL"), { ...ex("6.12/off/x86_64", "fail", "ok", "step 2 'read:parent': expected init, saw w9 (fork-isolation)"), case: "thp | fork | read:child" }, ...passing],
+    explore: { minimized: [{ original: "thp | write:parent | fork | read:child", minimal: "thp | fork | read:child", why: "fails on 6.12/off/x86_64: fork-isolation", jobs: ["6.12/off/x86_64"], file: "explore/thp__fork__read-child.c", rounds: 2, tried: 9, observations: { "6.12/off/x86_64": ["1 fork ok", "2 read:child w9"] } }] },
+  });
+  it("counts scenarios per job and lists failures per invariant, keeping explorer rows out of the verdict matrix", () => {
+    expect(html).toContain('<h2 id="explore">Exploration</h2>');
+    expect(html).toMatch(/<td>6\.12\/base\/x86_64<\/td><td class="num">301<\/td><td class="num">301<\/td>/);
+    expect(html).toContain("<b>fork-isolation</b>: 6.12/off/x86_64 1");
+    const matrix = html.slice(html.indexOf('id="verdicts"'), html.indexOf('id="problems"'));
+    expect(matrix).not.toContain("read:parent");
+  });
+  it("shows model-silent divergences and the minimized reproducer with its file", () => {
+    expect(html).toContain("<b>model-silent</b> <code>base | mprotect:ro | read:parent</code>");
+    expect(html).toContain("ok on 6.12/base/x86_64; err:EINVAL on 6.12/off/x86_64");
+    expect(html).toContain('<a href="explore/thp__fork__read-child.c">');
+  });
+});
