@@ -124,6 +124,12 @@ describe("selection", () => {
     expect(() => selectScenarios(g, { depth: 1, only: ["nothing*"] })).toThrow(/--only: 'nothing\*' matches none/);
   });
 
+  it("an --only without a wildcard is one line, run as it is (even when not maximal); a bad one is a usage error", () => {
+    expect(selectScenarios(g, { depth: 6, only: ["base | fork | read:child"] })).toEqual(["base | fork | read:child"]);
+    expect(selectScenarios(g, { depth: 1, only: ["thp | fork | read:child", "base | *"] })[0]).toBe("thp | fork | read:child");
+    expect(() => selectScenarios(g, { depth: 1, only: ["base | read:chld"] })).toThrow(/--only: 'base \| read:chld': step 1/);
+  });
+
   it("a focused enumeration (literal head of the --only globs) gives exactly the lines the globs select from the full one", () => {
     const globs = ["thp | fork | *", "base | pin:iouring | mprotect:ro | *", "swap | *"];
     expect(focusOf(globs)).toEqual([{ memory: "thp", ops: ["fork"] }, { memory: "base", ops: ["pin:iouring", "mprotect:ro"] }, { memory: "swap", ops: [] }]);

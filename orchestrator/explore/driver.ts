@@ -64,14 +64,18 @@ function executor(o: ExploreRunOptions, specs: Map<string, JobSpec>): Execute {
   };
 }
 
-/** Which failures to shrink: one per (job, invariant, memory type, failing op), first come. */
+/**
+ * Which failures to shrink: one per (job, invariants, memory type, the ops other than reads
+ * and writes), first come — lines that break the same promise with the same ingredients are
+ * one bug more often than not; fork versus migrate are two.
+ */
 function failureTargets(rows: CaseResult[], g: Grammar, known: boolean): ShrinkTarget[] {
   const groups = new Map<string, ShrinkTarget>();
   for (const r of rows.filter((x) => x.status === "fail" && (known || !x.expected))) {
     const invs = invariantsOf(r);
-    const memory = r.case.split(" | ")[0]!.split(":")[0];
-    const firstFailing = /^step \d+ '([^']+)'/.exec(r.reason)?.[1]?.split(":")[0] ?? "kernel";
-    const key = [r.job, invs.join(","), memory, firstFailing].join("\t");
+    const [memory = "", ...ops] = r.case.split(" | ");
+    const ingredients = [...new Set(ops.filter((t) => !/^(read|write):/.test(t)))].sort();
+    const key = [r.job, invs.join(","), memory, ...ingredients].join("\t");
     if (groups.has(key)) continue;
     groups.set(key, {
       scenario: r.case,

@@ -2,7 +2,8 @@
 // data handed to the guest interpreter; nothing here knows how a guest boots.
 import type { Grammar } from "./grammar.ts";
 import { enumerate, randomScenarios } from "./generate.ts";
-import { printScenario } from "./scenario.ts";
+import { parseScenario, printScenario } from "./scenario.ts";
+import { checkWellFormed } from "./wellformed.ts";
 import { globRe } from "../util/glob.ts";
 import { InputError } from "../util/result.ts";
 
@@ -51,6 +52,21 @@ export const DEFAULT_EXPLORATION = { depth: 2, random: 0, seed: 1, budgetS: 60 }
  * budget that runs out cuts the long tail), then the seeded random ones.
  */
 export function selectScenarios(g: Grammar, o: SelectOptions): string[] {
+  // An --only without a wildcard is one scenario line, run as it is (checked here, so a
+  // typo is a usage error); the others are globs over the enumeration.
+  const literal = (o.only ?? []).filter((x) => !/[*?]/.test(x));
+  const globs = (o.only ?? []).filter((x) => /[*?]/.test(x));
+  const exact = literal.map((l) => {
+    try {
+      const sc = parseScenario(l, g);
+      checkWellFormed(sc, g);
+      return printScenario(sc);
+    } catch (e) {
+      throw new InputError("--only", `'${l}': ${(e as Error).message}`);
+    }
+  });
+  if (literal.length && !globs.length) return [...new Set(exact)];
+  o = { ...o, only: globs };
   const lines: string[] = [];
   const focus = focusOf(o.only ?? []);
   for (const s of enumerate(g, o.depth, focus ? { focus } : {})) lines.push(printScenario(s));
@@ -59,5 +75,5 @@ export function selectScenarios(g: Grammar, o: SelectOptions): string[] {
   const res = (o.only ?? []).map(globRe);
   const kept = res.length ? lines.filter((l) => res.some((re) => re.test(l))) : lines;
   if (res.length && !kept.length) throw new InputError("--only", `'${o.only!.join("', '")}' matches none of the ${lines.length} scenarios`);
-  return [...new Set(kept)];
+  return [...new Set([...exact, ...kept])];
 }
