@@ -140,6 +140,9 @@ describe("protection and madvise", () => {
     for (const m of ["memfd-private", "shmem-thp-private", "hugetlb:2M"]) expect(last(`${m} | wipeonfork | fork | read:child`).accept, m).toEqual(["init"]);
     expect(last("base | wipeonfork | fork | read:child").accept).toEqual(["zero"]);
   });
+  it("softdirty write-protects the PTEs but promises the same: a R/W pin still sees the owner's next write", () => {
+    expect(last("base | pin:iouring | softdirty | write:parent | read:pin")).toMatchObject({ accept: ["w3"], invariant: "pin-coherence" });
+  });
   it("dontfork: the child has no mapping, its accesses fault; dofork undoes it", () => {
     expect(observed("base | dontfork | fork | read:child | write:child")).toEqual(["read:child=fault/dontfork", "write:child=fault/dontfork"]);
     expect(last("base | dontfork | dofork | fork | read:child").accept).toEqual(["init"]);

@@ -15,7 +15,7 @@ export type Actor = (typeof ACTORS)[number];
 
 export const OP_NAMES = [
   "read", "write", "fork", "fork2", "pin", "unpin", "mprotect", "pageout", "migrate", "split",
-  "collapse", "dontfork", "dofork", "wipeonfork", "mremap", "ksm", "munmap", "exit",
+  "collapse", "dontfork", "dofork", "wipeonfork", "mremap", "ksm", "munmap", "exit", "softdirty",
 ] as const;
 export type OpName = (typeof OP_NAMES)[number];
 

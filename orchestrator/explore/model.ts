@@ -249,6 +249,7 @@ export function predict(sc: Scenario, g: Grammar): Model {
       case "collapse":
       case "mremap":
       case "ksm":
+      case "softdirty":
         returns(`${op.name} may fail (pinned pages stay put), but returns and keeps the content`);
         break;
     }
