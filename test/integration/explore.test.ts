@@ -37,7 +37,9 @@ const TARGETS = {
   ],
   "anon-exclusive-off": [
     { hand: "gup-after-fork/ro-pin-shared-base", line: /^base \| fork \| pin:gup-ro.*write:parent.*read:pin/ },
-    { hand: "swap/rw-pin-ro-remap-base", line: /^base \| pin:iouring \| .*mprotect:ro.*mprotect:rw.*write:parent.*read:pin/ },
+    // the hand case write-protects by clearing soft-dirty bits after mprotect; so does softdirty
+    { hand: "swap/rw-pin-ro-remap-base", line: /^base \| pin:iouring \| .*softdirty.*write:parent.*read:pin/ },
+    { hand: "swap/swapin-ro-pin-base", line: /^swap \| read:parent \| pin:gup-ro.*write:parent.*read:pin/ },
   ],
   "cow-breakers": [
     { hand: "gup-before-fork/iouring-fork-parent-write-base", line: /^base \| pin:iouring \| .*fork.*write:parent.*read:pin/, culprit: "0003-" },
@@ -54,7 +56,7 @@ const runs = new Map<string, Explored>();
 describe("the explorer rediscovers the hand suite's failures", () => {
   beforeAll(async () => {
     runs.set("5.10", await explore(["--kernel", "5.10", "--variant", "base", "--depth", "5", "--budget", "1500", "--only", "thp | fork | pin:vmsplice@child | *", "base | pin:iouring | mprotect:ro | *", "hugetlb:2M | pin:iouring | fork | *"]));
-    runs.set("anon-exclusive-off", await explore(["--kernel", "6.12", "--variant", "anon-exclusive-off", "--depth", "5", "--budget", "1500", "--only", "base | fork | pin:gup-ro | *", "base | pin:iouring | mprotect:ro | *"]));
+    runs.set("anon-exclusive-off", await explore(["--kernel", "6.12", "--variant", "anon-exclusive-off", "--depth", "5", "--budget", "1500", "--only", "base | fork | pin:gup-ro | *", "base | pin:iouring | softdirty | *", "swap | read:parent | pin:gup-ro | *"]));
     runs.set("cow-breakers", await explore(["--kernel", "6.12", "--series", SERIES, "--variant", "cow-breakers", "--depth", "4", "--budget", "900", "--only", "base | pin:iouring | fork | *", "base | fork | pin:gup-ro | *", "base | pin:iouring | migrate | *"]));
   }, 120 * 60_000);
 
