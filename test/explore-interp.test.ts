@@ -2,7 +2,7 @@
 // it, run on scenario lines, its output parsed by observations.ts and judged by the model.
 // The host is the unit tier's Linux (root, THP on madvise, io_uring, no gup_test, no swap,
 // one NUMA node): scenarios needing what it lacks must print `skip <reason>`, never a verdict.
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -105,6 +105,44 @@ describe("interp on the host, judged by the model", () => {
     expect(j.verdict).toBe("fail");
     expect(j.failures.map((f) => f.invariant)).toEqual(["bounded"]);
     expect(obs[1]!.steps.map((s) => s.raw)).toEqual(["init"]);
+  });
+
+  it("a step's bound runs from when that step began, not from the set-up's", async () => {
+    const t0 = Date.now();
+    const { obs } = await interp(["base | read:parent"], ["--hang-at", "1", "--step-timeout-ms", "500"]);
+    // the set-up's bound is 2 x 500 ms: a step that began early must time out well before it
+    expect(Date.now() - t0).toBeLessThan(950);
+    expect(obs[0]!.steps.map((s) => `${s.step} ${s.token} ${s.raw}`)).toEqual(["1 read:parent timeout"]);
+  });
+
+  // The interpreter sets the knobs scenarios need once for a run of them, not around each.
+  const KNOBS = [
+    "/sys/kernel/mm/transparent_hugepage/shmem_enabled",
+    "/sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled",
+    "/sys/kernel/mm/ksm/run",
+    "/sys/kernel/mm/ksm/sleep_millisecs",
+  ];
+  const writable = (f: string): boolean => {
+    try {
+      accessSync(f, constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  it.skipIf(!KNOBS.every(writable))("the sysfs knobs a run changes are back to their values when it ends", async () => {
+    const read = (): string[] => KNOBS.map((f) => readFileSync(f, "utf8"));
+    const before = read();
+    const { obs } = await interp([
+      "shmem-thp-private | read:parent",
+      "mthp:64k | fork | read:child",
+      "memfd-private | read:parent",
+      "ksm | write:parent | read:parent",
+      "shmem-thp-private | fork | write:child | read:parent",
+    ]);
+    expect(obs.map((o) => o.complete)).toEqual([true, true, true, true, true]);
+    for (const o of obs) if (o.skipped === undefined) expect(verdict(o).verdict, o.scenario).toBe("pass");
+    expect(read()).toEqual(before);
   });
 
   // The host has no swap and one NUMA node; a host that has them runs these for real.

@@ -8,7 +8,9 @@
  * stdin; "#" comments and blank lines ignored) and prints one block per line
  * in the format of orchestrator/explore/README.md ("Observation format").
  * Every scenario runs in a fresh process tree bounded per step (default
- * 5000 ms) and in total.  --list-caps prints what this machine offers
+ * 5000 ms) and in total.  The sysfs knobs scenarios need (shmem_enabled, an
+ * mTHP size's enabled, ksm/run) are set once for a run of such scenarios and
+ * put back when the input ends.  --list-caps prints what this machine offers
  * (`cap NAME ...` lines) and exits.  --hang-at STEP makes that step of every
  * scenario never return: it exists to test the bound.  The work is done in
  * lib/explore.h, which generated reproducers inline.
@@ -65,5 +67,6 @@ int main(int argc, char **argv)
 		ex_interp_line(s, &o);
 	}
 	free(line);
+	ex_interp_end();
 	return 0;
 }

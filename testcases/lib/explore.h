@@ -19,6 +19,18 @@
  * SIGSEGV/SIGBUS with sigsetjmp() in the process doing the access; a child
  * that died answers fault:<its signal>.
  *
+ * The interpreter (ex_interp_line) forks one scenario process per line, in
+ * its own process group.  That process tells it where it is through a shared
+ * mapping (struct ex_report: the step it began and when, its step lines), so
+ * nothing wakes the interpreter per step: it sleeps in sigtimedwait() until
+ * the process exits or the bound of the step it began passes, then prints the
+ * block.  The guests run under TCG, where every instruction and page fault is
+ * slow: the interpreter reads what cannot change once and the scenario
+ * processes inherit it (THP size, NUMA nodes, swap size, probe results, a
+ * faulted-in scratch area for pin reads); a region is checked with pagemap,
+ * kpageflags and PAGEMAP_SCAN reads, not smaps; data is filled and classified
+ * two words at a time.
+ *
  * Outcomes (README "Observation format"): a read is init, zero, w<k> or
  * mixed@<decimal byte offset> (offset 0 when the first word is no version at
  * all), or fault:SIGSEGV / fault:SIGBUS (an access that faulted) /
@@ -39,10 +51,14 @@
  * (checked: one large folio); swap / thp-swap MADV_PAGEOUT until pagemap says
  * swapped; hugetlb:SIZE needs 2 + forks free pages of that size; ksm makes a
  * twin with the same content, MADV_MERGEABLE both, ksm/run=1, waits for equal
- * PFNs; zeropage read-faults (PFN compared with another read-faulted page);
- * memfd-private / shmem-thp-private map a memfd holding init MAP_PRIVATE and
- * read-fault it (shmem: shmem_enabled=always, checked: one large folio).
- * The sysfs knobs a scenario changes are put back after it (ex_knobs_*).
+ * PFNs (ksm/sleep_millisecs=0 while it waits); zeropage read-faults (PFN
+ * compared with another read-faulted page); memfd-private / shmem-thp-private
+ * map a memfd holding init MAP_PRIVATE and read-fault it (shmem:
+ * shmem_enabled=always, checked: one large folio).  The thp check is
+ * PMD-mapped (PAGEMAP_SCAN, smaps' AnonHugePages before Linux 6.7) plus the
+ * kpageflags THP bit.  A reproducer puts the sysfs knobs its scenario changes
+ * back after it (ex_knobs_*); the interpreter sets them once for a run of
+ * scenarios that need them and puts them back at its end (ex__interp_knobs).
  * After munmap the address is kept reserved PROT_NONE, so a later access
  * faults rather than hitting an unrelated new mapping.
  *
@@ -63,7 +79,9 @@
 #include "pin.h"
 
 #include <ctype.h>
+#include <sched.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <sys/time.h>
 
 #ifndef MADV_DONTNEED
@@ -130,7 +148,7 @@ static const struct {
 enum ex_opname {
 	OP_READ, OP_WRITE, OP_FORK, OP_FORK2, OP_PIN, OP_UNPIN, OP_MPROTECT, OP_PAGEOUT,
 	OP_MIGRATE, OP_SPLIT, OP_COLLAPSE, OP_DONTFORK, OP_DOFORK, OP_WIPEONFORK, OP_MREMAP,
-	OP_KSM, OP_MUNMAP, OP_EXIT, OP_NR
+	OP_KSM, OP_MUNMAP, OP_EXIT, OP_SOFTDIRTY, OP_NR
 };
 
 /* Actors; an op's arg for read/write/exit is one of them. */
@@ -166,6 +184,7 @@ static const struct {
 	[OP_KSM] = { "ksm", ex__ksm_args, 0 },
 	[OP_MUNMAP] = { "munmap", NULL, 1 },
 	[OP_EXIT] = { "exit", ex__children, 0 },
+	[OP_SOFTDIRTY] = { "softdirty", NULL, 1 },
 };
 
 struct ex_op {
@@ -375,12 +394,34 @@ static inline uint64_t ex_word(int v, size_t off)
 	return 0x5757000000000000ULL | ((uint64_t)v << 40) | off;
 }
 
+/*
+ * Two words at a time (a GCC vector: SSE2 / NEON, no -m flags), unrolled: the
+ * guests run under TCG, where every guest instruction counts, and a word-wise
+ * loop was a large part of a THP scenario's time.  w<k> and init are the base
+ * word plus the offset (the offset never reaches the base's bits).
+ */
+typedef uint64_t ex__v2 __attribute__((vector_size(16), may_alias));
+
 static inline void ex_fill(void *mem, size_t size, int v)
 {
-	volatile uint64_t *w = mem;
+	uint64_t *w = mem, base = ex_word(v, 0), step = v == EX_ZERO ? 0 : 8;
+	size_t n = size / 8, i = 0;
 
-	for (size_t off = 0; off + 8 <= size; off += 8)
-		w[off / 8] = ex_word(v, off);
+	if (!((uintptr_t)mem & 15)) {
+		ex__v2 a = { base, base + step }, inc = { 2 * step, 2 * step };
+
+		for (; i + 8 <= n; i += 8) {
+			ex__v2 *p = (ex__v2 *)(w + i);
+
+			p[0] = a;
+			p[1] = a + inc;
+			p[2] = a + 2 * inc;
+			p[3] = a + 3 * inc;
+			a += 4 * inc;
+		}
+	}
+	for (; i < n; i++)
+		w[i] = ex_word(v, i * 8);
 }
 
 /* The version word w at offset off belongs to; -2 if none. */
@@ -408,16 +449,29 @@ static inline void ex_version_name(int v, char *out, size_t len)
 /* All words one version: its name; else mixed@<first offset that differs from word 0's version>. */
 static inline void ex_classify(const void *mem, size_t size, char *out, size_t len)
 {
-	const volatile uint64_t *w = mem;
+	const uint64_t *w = mem;
 	int v = ex__version_of(w[0], 0);
+	uint64_t base = ex_word(v, 0), step = v == EX_ZERO ? 0 : 8;
+	size_t n = size / 8, i = 0;
 
 	if (v == -2) {
 		snprintf(out, len, "mixed@0");
 		return;
 	}
-	for (size_t off = 8; off + 8 <= size; off += 8) {
-		if (w[off / 8] != ex_word(v, off)) {
-			snprintf(out, len, "mixed@%zu", off);
+	/* eight words per test; the exact offset is looked for only in a block that differs */
+	for (; i + 8 <= n; i += 8) {
+		uint64_t e = base + i * step, d;
+
+		d = (w[i] ^ e) | (w[i + 1] ^ (e + step)) | (w[i + 2] ^ (e + 2 * step)) |
+		    (w[i + 3] ^ (e + 3 * step)) | (w[i + 4] ^ (e + 4 * step)) |
+		    (w[i + 5] ^ (e + 5 * step)) | (w[i + 6] ^ (e + 6 * step)) |
+		    (w[i + 7] ^ (e + 7 * step));
+		if (d)
+			break;
+	}
+	for (; i < n; i++) {
+		if (w[i] != ex_word(v, i * 8)) {
+			snprintf(out, len, "mixed@%zu", i * 8);
 			return;
 		}
 	}
@@ -504,6 +558,9 @@ static inline void ex__rc(int rc, char *out, size_t len)
 static sigjmp_buf ex__jmp;
 static volatile sig_atomic_t ex__guarded;
 
+/* A compiler barrier: no access to memory moves across it. */
+#define ex__barrier() __asm__ __volatile__("" ::: "memory")
+
 static void ex__fault(int sig)
 {
 	if (ex__guarded) {
@@ -535,14 +592,15 @@ static inline void ex_access(int write, char *mem, size_t size, int v, char *out
 		return;
 	}
 	ex__guarded = 1;
-	if (write) {
+	ex__barrier();
+	if (write)
 		ex_fill(mem, size, v);
-		ex__guarded = 0;
-		snprintf(out, len, "ok");
-	} else {
+	else
 		ex_classify(mem, size, out, len);
-		ex__guarded = 0;
-	}
+	ex__barrier();	/* every access happens while guarded (the loops are not volatile) */
+	ex__guarded = 0;
+	if (write)
+		snprintf(out, len, "ok");
 }
 
 /* ----------------------------------------------------------- sysfs knobs */
@@ -560,8 +618,31 @@ static inline void ex__copy(char *dst, size_t len, const char *src)
 	dst[n] = 0;
 }
 
-/* The selected word of a sysfs knob ("always [madvise] never" -> madvise). */
-static inline int ex_knob_value(const char *path, char *val, size_t len)
+/*
+ * The interpreter remembers the knobs it has read or written (ex__kc), so a
+ * scenario process inherits their values instead of reading sysfs again; the
+ * interpreter is the only writer while it runs.  Off (the default, as in a
+ * generated reproducer): every read goes to sysfs.
+ */
+#define EX_KC_MAX 8
+
+static struct {
+	char path[128];
+	char val[32];		/* its value now, as far as this process knows */
+	char orig[32];		/* its value when first read */
+} ex__kc[EX_KC_MAX];
+static int ex__kc_n, ex__kc_on;
+
+static inline int ex__kc_find(const char *path)
+{
+	for (int i = 0; i < ex__kc_n; i++)
+		if (!strcmp(ex__kc[i].path, path))
+			return i;
+	return -1;
+}
+
+/* The selected word of a sysfs knob ("always [madvise] never" -> madvise), from sysfs. */
+static inline int ex__knob_read(const char *path, char *val, size_t len)
 {
 	char buf[256], *l, *r;
 
@@ -578,6 +659,38 @@ static inline int ex_knob_value(const char *path, char *val, size_t len)
 	return 0;
 }
 
+/* The selected word of a knob (remembered when the interpreter caches knobs). */
+static inline int ex_knob_value(const char *path, char *val, size_t len)
+{
+	int i = ex__kc_on ? ex__kc_find(path) : -1;
+
+	if (i >= 0 && ex__kc[i].val[0]) {
+		ex__copy(val, len, ex__kc[i].val);
+		return 0;
+	}
+	if (ex__knob_read(path, val, len))
+		return -1;
+	if (i < 0 && ex__kc_on && ex__kc_n < EX_KC_MAX && strlen(path) < sizeof(ex__kc[0].path)) {
+		i = ex__kc_n++;
+		ex__copy(ex__kc[i].path, sizeof(ex__kc[i].path), path);
+		ex__copy(ex__kc[i].orig, sizeof(ex__kc[i].orig), val);
+	}
+	if (i >= 0)
+		ex__copy(ex__kc[i].val, sizeof(ex__kc[i].val), val);
+	return 0;
+}
+
+/* Write a knob; after a failed write its value is read from sysfs again. */
+static inline int ex__knob_write(const char *path, const char *value)
+{
+	int r = mm_write_file(path, value), e = errno, i = ex__kc_find(path);
+
+	if (i >= 0)
+		ex__copy(ex__kc[i].val, sizeof(ex__kc[i].val), r ? "" : value);
+	errno = e;
+	return r;
+}
+
 #define EX_KNOBS_MAX 4
 
 /* The knobs a scenario's set-up may change, with their values before it. */
@@ -588,6 +701,7 @@ struct ex_knobs {
 };
 
 #define EX_KSM_RUN "/sys/kernel/mm/ksm/run"
+#define EX_KSM_SLEEP "/sys/kernel/mm/ksm/sleep_millisecs"
 #define EX_SHMEM_ENABLED "/sys/kernel/mm/transparent_hugepage/shmem_enabled"
 
 static inline void ex__mthp_knob(size_t size, char *path, size_t len)
@@ -604,16 +718,25 @@ static inline void ex__knobs_add(struct ex_knobs *k, const char *path)
 	k->n++;
 }
 
+/* Does the scenario use KSM (the memory type, or a ksm op)? */
+static inline int ex__uses_ksm(const struct ex_scenario *sc)
+{
+	int ksm = sc->mem == EM_KSM;
+
+	for (int i = 0; i < sc->nops; i++)
+		ksm |= sc->ops[i].name == OP_KSM;
+	return ksm;
+}
+
 static inline void ex_knobs_save(struct ex_knobs *k, const struct ex_scenario *sc)
 {
 	char path[128];
-	int ksm = sc->mem == EM_KSM;
 
 	memset(k, 0, sizeof(*k));
-	for (int i = 0; i < sc->nops; i++)
-		ksm |= sc->ops[i].name == OP_KSM;
-	if (ksm)
+	if (ex__uses_ksm(sc)) {
 		ex__knobs_add(k, EX_KSM_RUN);
+		ex__knobs_add(k, EX_KSM_SLEEP);	/* 0 while waiting for a merge */
+	}
 	if (sc->mem == EM_SHMEM_THP)
 		ex__knobs_add(k, EX_SHMEM_ENABLED);
 	if (sc->mem == EM_MTHP) {
@@ -628,8 +751,8 @@ static inline void ex_knobs_restore(const struct ex_knobs *k)
 	for (int i = 0; i < k->n; i++) {
 		char cur[32];
 
-		if (!ex_knob_value(k->path[i], cur, sizeof(cur)) && strcmp(cur, k->val[i]))
-			mm_write_file(k->path[i], k->val[i]);
+		if (!ex__knob_read(k->path[i], cur, sizeof(cur)) && strcmp(cur, k->val[i]))
+			ex__knob_write(k->path[i], k->val[i]);
 	}
 }
 
@@ -644,7 +767,7 @@ static inline int ex__knob_set(const char *path, const char *value, char *why, s
 	}
 	if (!strcmp(cur, value))
 		return 0;
-	if (mm_write_file(path, value)) {
+	if (ex__knob_write(path, value)) {
 		snprintf(why, len, "cannot set %s to %s: %s", path, value, strerror(errno));
 		return 1;
 	}
@@ -655,7 +778,8 @@ static inline int ex__knob_set(const char *path, const char *value, char *why, s
 
 /* What the parent asks a process to do to its own mapping or its pin. */
 enum ex_local {
-	L_READ, L_WRITE, L_PIN_READ, L_PIN_WRITE, L_PIN, L_UNPIN, L_MPROTECT, L_MUNMAP, L_EXIT
+	L_READ, L_WRITE, L_PIN_READ, L_PIN_WRITE, L_PIN, L_UNPIN, L_MPROTECT, L_MUNMAP, L_EXIT,
+	L_SOFTDIRTY
 };
 
 struct ex_cmd {
@@ -690,11 +814,210 @@ struct ex_ctx {
 	int pin_owner;		/* parent's view: who holds the pin, -1 none */
 	struct pin_state pin;	/* the pin, in its owner's process */
 	struct ex_kid kids[EX_NR_ACTORS];
-	int report_fd;		/* the interpreter's pipe (closed in children) */
 	unsigned step_ms;
 	int hang_at;		/* testing the bound: this step never returns */
 	int nodes[8], nr_nodes;
 };
+
+/* ------------------------------------------------- cheap kernel probes */
+
+/*
+ * What a set-up asks the kernel, at the least cost (the guests run under
+ * TCG): /proc/self/pagemap is opened once per process (it describes the
+ * opener's memory, so every forked process opens its own: ex__pagemap_reset),
+ * /proc/kpageflags once (it is global), and a range's entries come in one
+ * read.  The facts that cannot change while the interpreter runs (THP size
+ * and mode, NUMA nodes, swap size, whether a pin mechanism works here) are
+ * read once per process; the interpreter reads them before it forks, so every
+ * scenario process inherits them.
+ */
+static int ex__pm_fd = -1, ex__kpf_fd = -2;
+
+static inline void ex__pagemap_reset(void)
+{
+	if (ex__pm_fd >= 0)
+		close(ex__pm_fd);
+	ex__pm_fd = -1;
+}
+
+/* n pagemap entries from addr on, in one read; 0, or -1. */
+static inline int ex__pagemap_range(const void *addr, uint64_t *ent, size_t n)
+{
+	off_t off = (off_t)((uintptr_t)addr / mm_pagesize()) * 8;
+
+	if (ex__pm_fd < 0)
+		ex__pm_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	return ex__pm_fd >= 0 && pread(ex__pm_fd, ent, n * 8, off) == (ssize_t)(n * 8) ? 0 : -1;
+}
+
+/* PFN of a present page, 0 if not present or hidden (as mm_pfn). */
+static inline uint64_t ex__pfn(const void *addr)
+{
+	uint64_t e = 0;
+
+	if (ex__pagemap_range(addr, &e, 1) || !(e & PM_PRESENT))
+		return 0;
+	return e & PM_PFN_MASK;
+}
+
+static inline int ex__present(const void *addr)
+{
+	uint64_t e = 0;
+
+	return !ex__pagemap_range(addr, &e, 1) && (e & PM_PRESENT);
+}
+
+/* 1 = the page belongs to a THP (kpageflags), 0 = not, -1 = unknown (as mm_page_is_thp). */
+static inline int ex__is_thp(const void *addr)
+{
+	uint64_t pfn = ex__pfn(addr), flags;
+
+	if (ex__kpf_fd == -2)
+		ex__kpf_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	if (!pfn || ex__kpf_fd < 0 || pread(ex__kpf_fd, &flags, 8, (off_t)(pfn * 8)) != 8)
+		return -1;
+	return !!(flags & (1ULL << KPF_THP));
+}
+
+/* Pages of [addr, addr+size) with the pagemap swap bit (as mm_count_swapped). */
+static inline size_t ex__count_swapped(const void *addr, size_t size)
+{
+	size_t ps = mm_pagesize(), n = size / ps, sw = 0;
+	uint64_t ent[512];
+
+	for (size_t i = 0; i < n; i += 512) {
+		size_t k = n - i < 512 ? n - i : 512;
+
+		if (ex__pagemap_range((const char *)addr + i * ps, ent, k))
+			return sw;
+		for (size_t j = 0; j < k; j++)
+			sw += !!(ent[j] & PM_SWAP);
+	}
+	return sw;
+}
+
+/* PAGEMAP_SCAN (Linux 6.7+), declared here so any UAPI headers do. */
+struct ex__pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+struct ex__page_region {
+	uint64_t start, end, categories;
+};
+#define EX__PAGEMAP_SCAN _IOWR('f', 16, struct ex__pm_scan_arg)
+#define EX__PAGE_IS_PRESENT (1 << 3)
+#define EX__PAGE_IS_HUGE (1 << 6)
+
+/*
+ * Bytes of [mem, mem+size) mapped by PMD (present THP or hugetlb entries),
+ * from one PAGEMAP_SCAN ioctl; -1 where the kernel lacks it (before 6.7).
+ */
+static inline long ex__pmd_mapped(const void *mem, size_t size)
+{
+	struct ex__page_region r[8];
+	struct ex__pm_scan_arg a;
+	uint64_t dummy;
+	long n, bytes = 0;
+
+	if (ex__pagemap_range(mem, &dummy, 1))
+		return -1;	/* opens the fd */
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.start = (uintptr_t)mem;
+	a.end = (uintptr_t)mem + size;
+	a.vec = (uintptr_t)r;
+	a.vec_len = sizeof(r) / sizeof(r[0]);
+	a.category_mask = a.return_mask = EX__PAGE_IS_HUGE | EX__PAGE_IS_PRESENT;
+	n = ioctl(ex__pm_fd, EX__PAGEMAP_SCAN, &a);
+	if (n < 0)
+		return -1;
+	for (long i = 0; i < n; i++)
+		bytes += (long)(r[i].end - r[i].start);
+	return bytes;
+}
+
+/*
+ * Is the region mapped by PMD, as smaps' AnonHugePages / FilePmdMapped of its
+ * VMA would say (field): PAGEMAP_SCAN where there is one, else smaps.
+ * 1 the whole region, 0 none of it, 2 part of it.
+ */
+static inline int ex__pmd_state(const void *mem, size_t size, const char *field)
+{
+	long b = ex__pmd_mapped(mem, size);
+
+	if (b < 0) {
+		b = mm_smaps_field(mem, field);
+		b = b > 0 ? b * 1024 : 0;
+	}
+	return b <= 0 ? 0 : (size_t)b >= size ? 1 : 2;
+}
+
+static inline size_t ex__thp_size(void)
+{
+	static size_t thp = 1;
+
+	if (thp == 1)
+		thp = mm_thp_size();
+	return thp;
+}
+
+/* transparent_hugepage/enabled as read once ("" if unreadable). */
+static inline const char *ex__thp_enabled(void)
+{
+	static char buf[128];
+	static int done;
+
+	if (!done && mm_read_file("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof(buf)))
+		buf[0] = 0;
+	done = 1;
+	return buf;
+}
+
+static inline int ex__numa_nodes(int *nodes, int max)
+{
+	static int cache[8], nr = -1;
+
+	if (nr < 0)
+		nr = mm_numa_nodes(cache, 8);
+	for (int i = 0; i < nr && i < max; i++)
+		nodes[i] = cache[i];
+	return nr < max ? nr : max;
+}
+
+static inline long ex__swap_kb(void)
+{
+	static long kb = -2;
+
+	if (kb == -2)
+		kb = mm_swap_total_kb();
+	return kb;
+}
+
+/* pin_mech.probe, once per mechanism and process: 0 usable, else PIN_SKIP with why. */
+static inline int ex__probe(const struct pin_mech *m, char *why, size_t len)
+{
+	static int state[PIN_NR_MECHS];	/* 0 not probed, 1 usable, 2 not */
+	static char reason[PIN_NR_MECHS][EX_TEXT_MAX];
+	int i = (int)(m - pin_mechs);
+
+	if (!state[i]) {
+		reason[i][0] = 0;
+		state[i] = m->probe(reason[i], sizeof(reason[i])) ? 2 : 1;
+	}
+	if (state[i] == 1)
+		return 0;
+	snprintf(why, len, "%s", reason[i]);
+	return PIN_SKIP;
+}
+
+/*
+ * A region for what a pin reads and writes, shared with the scenario
+ * processes and already faulted in (the interpreter maps it once: a new one
+ * per scenario cost a page fault and a cleared page for every 4 kB a pin
+ * read).  NULL: ex_setup maps a private one.
+ */
+static char *ex__shared_scratch;
+static size_t ex__shared_scratch_size;
 
 /* -------------------------------------------------------- memory set-up */
 
@@ -735,11 +1058,11 @@ static inline void ex__read_fault(const char *mem, size_t size)
 static inline int ex__one_folio(const char *mem, size_t size)
 {
 	size_t ps = mm_pagesize();
-	uint64_t first = mm_pfn(mem), last = mm_pfn(mem + size - ps);
+	uint64_t first = ex__pfn(mem), last = ex__pfn(mem + size - ps);
 
 	if (!first || !last)
 		return -1;
-	return mm_page_is_thp(mem) == 1 && mm_page_is_thp(mem + size - ps) == 1 &&
+	return ex__is_thp(mem) == 1 && ex__is_thp(mem + size - ps) == 1 &&
 	       last - first == size / ps - 1;
 }
 
@@ -747,8 +1070,8 @@ static inline int ex__pageout(struct ex_ctx *x, char *why, size_t len)
 {
 	size_t n = x->size / mm_pagesize(), sw = 0;
 
-	if (mm_swap_total_kb() <= 0) {
-		snprintf(why, len, "no swap configured (SwapTotal=%ld kB)", mm_swap_total_kb());
+	if (ex__swap_kb() <= 0) {
+		snprintf(why, len, "no swap configured (SwapTotal=%ld kB)", ex__swap_kb());
 		return 1;
 	}
 	for (int tries = 0; tries < 5; tries++) {
@@ -756,10 +1079,10 @@ static inline int ex__pageout(struct ex_ctx *x, char *why, size_t len)
 			snprintf(why, len, "MADV_PAGEOUT: %s", strerror(errno));
 			return 1;
 		}
-		sw = mm_count_swapped(x->mem, x->size);
+		sw = ex__count_swapped(x->mem, x->size);
 		if (sw == n)
 			return 0;
-		usleep(10000);
+		usleep(10000);	/* rare: a page still in another CPU's LRU batch */
 	}
 	snprintf(why, len, "not swapped out by MADV_PAGEOUT (%zu/%zu pages swapped, SwapFree=%ld kB)",
 		 sw, n, mm_meminfo("SwapFree"));
@@ -785,15 +1108,14 @@ static inline int ex__base(struct ex_ctx *x, int fill, char *why, size_t len)
 /* A PMD-mapped THP holding init. */
 static inline int ex__thp(struct ex_ctx *x, char *why, size_t len)
 {
-	size_t thp = mm_thp_size(), ps = mm_pagesize();
-	char enabled[128] = "";
+	size_t thp = ex__thp_size(), ps = mm_pagesize();
+	const char *enabled = ex__thp_enabled();
 	int is_thp;
 
 	if (!thp) {
 		snprintf(why, len, "THP not available (no hpage_pmd_size)");
 		return 1;
 	}
-	mm_read_file("/sys/kernel/mm/transparent_hugepage/enabled", enabled, sizeof(enabled));
 	if (strstr(enabled, "[never]")) {
 		snprintf(why, len, "THP disabled (enabled: %s)", enabled);
 		return 1;
@@ -809,9 +1131,10 @@ static inline int ex__thp(struct ex_ctx *x, char *why, size_t len)
 		return 1;
 	}
 	*(volatile char *)x->mem = 1;
-	is_thp = mm_page_is_thp(x->mem);
-	if (!mm_is_present(x->mem + thp - ps) || is_thp == 0 ||
-	    mm_smaps_field(x->mem, "AnonHugePages") < (long)(thp / 1024)) {
+	/* PMD-mapped: one PAGEMAP_SCAN (smaps' AnonHugePages before 6.7), and the THP bit */
+	is_thp = ex__is_thp(x->mem);
+	if (!ex__present(x->mem + thp - ps) || is_thp == 0 ||
+	    ex__pmd_state(x->mem, thp, "AnonHugePages") != 1) {
 		snprintf(why, len, "no THP obtained (THP bit %d, AnonHugePages %ld kB, MemFree %ld kB)",
 			 is_thp, mm_smaps_field(x->mem, "AnonHugePages"), mm_meminfo("MemFree"));
 		return 1;
@@ -842,7 +1165,7 @@ static inline int ex__mthp(struct ex_ctx *x, char *why, size_t len)
 	*(volatile char *)x->mem = 1;
 	if (ex__one_folio(x->mem, size) != 1) {
 		snprintf(why, len, "no %s mTHP obtained (first fault: THP bit %d, %zu of %zu pages present)",
-			 x->sc->memtok + 5, mm_page_is_thp(x->mem), mm_count_present(x->mem, size),
+			 x->sc->memtok + 5, ex__is_thp(x->mem), mm_count_present(x->mem, size),
 			 size / ps);
 		return 1;
 	}
@@ -898,7 +1221,7 @@ static inline int ex__hugetlb(struct ex_ctx *x, char *why, size_t len)
 static inline int ex__ksm_merged(const struct ex_ctx *x)
 {
 	for (size_t off = 0; off < x->size; off += mm_pagesize()) {
-		uint64_t a = mm_pfn(x->mem + off), b = mm_pfn(x->twin + off);
+		uint64_t a = ex__pfn(x->mem + off), b = ex__pfn(x->twin + off);
 
 		if (!a || a != b)
 			return 0;
@@ -909,7 +1232,9 @@ static inline int ex__ksm_merged(const struct ex_ctx *x)
 /* Make a twin holding the region's current content, MADV_MERGEABLE both, wait for ksmd. */
 static inline int ex__ksm_merge(struct ex_ctx *x, unsigned wait_ms, char *why, size_t len)
 {
-	long long end;
+	long long start, end;
+	char pace[32];
+	int fast, merged;
 
 	if (!x->twin) {
 		x->twin = mmap(NULL, x->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -926,7 +1251,9 @@ static inline int ex__ksm_merge(struct ex_ctx *x, unsigned wait_ms, char *why, s
 		return -EFAULT;
 	}
 	ex__guarded = 1;
+	ex__barrier();
 	memcpy(x->twin, x->mem, x->size);
+	ex__barrier();
 	ex__guarded = 0;
 	if (madvise(x->twin, x->size, MADV_MERGEABLE) || madvise(x->mem, x->size, MADV_MERGEABLE)) {
 		int e = errno;
@@ -936,20 +1263,33 @@ static inline int ex__ksm_merge(struct ex_ctx *x, unsigned wait_ms, char *why, s
 	}
 	if (ex__knob_set(EX_KSM_RUN, "1", why, len))
 		return -EPERM;
-	end = ktap_now_ms() + wait_ms;
-	while (!ex__ksm_merged(x)) {
-		if (ktap_now_ms() >= end) {
-			snprintf(why, len, "ksmd did not merge the region within %u ms", wait_ms);
-			return -ETIMEDOUT;
-		}
-		usleep(10000);
+	/*
+	 * ksmd merges on its second scan of the pages, and sleeps sleep_millisecs
+	 * (20) between scans: while we wait it does not sleep (as the kernel's ksm
+	 * selftests run it), and its pace is put back as soon as the region merged.
+	 */
+	fast = !ex_knob_value(EX_KSM_SLEEP, pace, sizeof(pace)) && strcmp(pace, "0") &&
+	       !ex__knob_write(EX_KSM_SLEEP, "0");
+	start = ktap_now_ms();
+	end = start + wait_ms;
+	while (!(merged = ex__ksm_merged(x)) && ktap_now_ms() < end) {
+		if (ktap_now_ms() - start < 100)
+			sched_yield();
+		else
+			usleep(1000);
+	}
+	if (fast)
+		ex__knob_write(EX_KSM_SLEEP, pace);
+	if (!merged) {
+		snprintf(why, len, "ksmd did not merge the region within %u ms", wait_ms);
+		return -ETIMEDOUT;
 	}
 	return 0;
 }
 
 static inline int ex__memfd_private(struct ex_ctx *x, int huge, char *why, size_t len)
 {
-	size_t size = huge ? mm_thp_size() : mm_pagesize();
+	size_t size = huge ? ex__thp_size() : mm_pagesize();
 	char *shared;
 	char cur[32] = "";
 	int one;
@@ -1019,7 +1359,7 @@ static inline int ex__setup_memory(struct ex_ctx *x, char *why, size_t len)
 			snprintf(why, len, "mprotect: %s", strerror(errno));
 			return 1;
 		}
-		if (mm_smaps_field(x->mem, "AnonHugePages") > 0) {
+		if (ex__pmd_state(x->mem, x->size, "AnonHugePages") != 0) {
 			snprintf(why, len, "THP still PMD-mapped after mprotect");
 			return 1;
 		}
@@ -1030,7 +1370,7 @@ static inline int ex__setup_memory(struct ex_ctx *x, char *why, size_t len)
 			}
 			x->size = x->align = ps;
 		}
-		if (mm_page_is_thp(x->mem) == 0) {
+		if (ex__is_thp(x->mem) == 0) {
 			snprintf(why, len, "the page left the THP when PTE-mapped (split)");
 			return 1;
 		}
@@ -1055,8 +1395,8 @@ static inline int ex__setup_memory(struct ex_ctx *x, char *why, size_t len)
 		if (other == MAP_FAILED)
 			return 0;	/* cannot compare: trust the read fault */
 		ex__read_fault(other, ps);
-		a = mm_pfn(x->mem);
-		b = mm_pfn(other);
+		a = ex__pfn(x->mem);
+		b = ex__pfn(other);
 		munmap(other, ps);
 		if (a && b && a != b) {
 			snprintf(why, len, "the read fault did not map the shared zeropage (pfn 0x%" PRIx64
@@ -1090,7 +1430,7 @@ static inline int ex__precheck(struct ex_ctx *x, char *why, size_t len)
 				snprintf(why, len, "internal: no mechanism %s", ex__mech_names[op->arg]);
 				return 1;
 			}
-			if (m->probe(r, sizeof(r))) {
+			if (ex__probe(m, r, sizeof(r))) {
 				snprintf(why, len, "pin:%s: %.200s", m->name, r);
 				return 1;
 			}
@@ -1127,12 +1467,11 @@ static inline int ex_setup(struct ex_ctx *x, const struct ex_scenario *sc, unsig
 	x->prot = PROT_READ | PROT_WRITE;
 	x->memfd = -1;
 	x->pin_owner = -1;
-	x->report_fd = -1;
 	x->step_ms = step_ms ? step_ms : 5000;
 	for (int i = 0; i < EX_NR_ACTORS; i++)
 		x->kids[i].cmd = x->kids[i].reply = -1;
 	pin__init(&x->pin, NULL, 0);
-	x->nr_nodes = mm_numa_nodes(x->nodes, 8);
+	x->nr_nodes = ex__numa_nodes(x->nodes, 8);
 	ex__catch_faults();
 	signal(SIGPIPE, SIG_IGN);
 	if (ex__precheck(x, why, len))
@@ -1141,8 +1480,12 @@ static inline int ex_setup(struct ex_ctx *x, const struct ex_scenario *sc, unsig
 	scratch = mm_pagesize();
 	if (sc->msize > scratch)
 		scratch = sc->msize;
-	if (mm_thp_size() > scratch)
-		scratch = mm_thp_size();
+	if (ex__thp_size() > scratch)
+		scratch = ex__thp_size();
+	if (ex__shared_scratch && scratch <= ex__shared_scratch_size) {
+		x->scratch = ex__shared_scratch;
+		return ex__setup_memory(x, why, len);
+	}
 	x->scratch = mmap(NULL, scratch, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (x->scratch == MAP_FAILED) {
 		snprintf(why, len, "mmap(scratch %zu kB): %s", scratch / 1024, strerror(errno));
@@ -1227,6 +1570,10 @@ static inline int ex__local(struct ex_ctx *x, const struct ex_cmd *c, char *out,
 		return 0;
 	case L_EXIT:
 		snprintf(out, len, "ok");
+		return 0;
+	case L_SOFTDIRTY:
+		/* clear_refs 4: clear soft-dirty bits, write-protecting every PTE of this process */
+		ex__rc(mm_write_file("/proc/self/clear_refs", "4") ? -1 : 0, out, len);
 		return 0;
 	}
 	snprintf(out, len, "internal: command %d", c->kind);
@@ -1354,9 +1701,7 @@ static inline int ex__fork(struct ex_ctx *x, int who, char *out, size_t len)
 			memset(&x->kids[i], 0, sizeof(x->kids[i]));
 			x->kids[i].cmd = x->kids[i].reply = -1;
 		}
-		if (x->report_fd >= 0)
-			close(x->report_fd);
-		x->report_fd = -1;
+		ex__pagemap_reset();	/* the parent's */
 		if (x->pin.mech)
 			pin_forget(&x->pin);	/* the parent's pin: not ours to drop */
 		x->role = who;
@@ -1492,6 +1837,9 @@ static inline int ex_step(struct ex_ctx *x, int step, const struct ex_op *op, ch
 	case OP_MUNMAP:
 		c.kind = L_MUNMAP;
 		return ex__on(x, op->at, &c, out, len);
+	case OP_SOFTDIRTY:
+		c.kind = L_SOFTDIRTY;
+		return ex__on(x, op->at, &c, out, len);
 	case OP_EXIT:
 		c.kind = L_EXIT;
 		return ex__on(x, op->arg, &c, out, len);
@@ -1617,191 +1965,374 @@ struct ex_opts {
 	int kmsg;		/* ex_kmsg_open() */
 };
 
-static inline void __attribute__((format(printf, 1, 2))) ex_out(const char *fmt, ...)
-{
-	va_list ap;
+/*
+ * Output: whole lines, collected and written with write(2) (no stdio buffer
+ * that a fork could copy).  A scenario's block is two writes: its `scenario`
+ * line before it runs (a guest that hangs shows which one), the rest after.
+ */
+static char ex__obuf[8192];
+static size_t ex__olen;
 
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
+static inline void ex__oflush(void)
+{
+	ktap__write_all(1, ex__obuf, ex__olen);
+	ex__olen = 0;
 }
 
-/* One line to the supervisor over the pipe (one write: atomic, < PIPE_BUF). */
-static inline void __attribute__((format(printf, 2, 3))) ex__report(int fd, const char *fmt, ...)
+/* Append text (n bytes, no newline added). */
+static inline void ex__oraw(const char *text, size_t n)
 {
-	char buf[EX_TEXT_MAX + EX_TOKEN_MAX + 32];
+	while (n) {
+		size_t k = sizeof(ex__obuf) - ex__olen;
+
+		if (!k) {
+			ex__oflush();
+			continue;
+		}
+		if (k > n)
+			k = n;
+		memcpy(ex__obuf + ex__olen, text, k);
+		ex__olen += k;
+		text += k;
+		n -= k;
+	}
+}
+
+/* Append one line (printf format, the newline added). */
+static inline void __attribute__((format(printf, 1, 2))) ex__oline(const char *fmt, ...)
+{
+	char line[EX_LINE_MAX + 64];
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	if (n > (int)sizeof(buf) - 2)
-		n = (int)sizeof(buf) - 2;
-	for (int i = 0; i < n; i++)
-		if (buf[i] == '\n' || buf[i] == '\r')
-			buf[i] = ' ';
-	buf[n++] = '\n';
-	ktap__write_all(fd, buf, (size_t)n);
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	ex__oraw(line, (size_t)n);
 }
 
-/* The scenario process: set up, then every step; reports "B n" before and "R text" after each. */
-static inline void ex__scenario_proc(const struct ex_scenario *sc, const struct ex_opts *o, int fd)
+/* One line, written now. */
+#define ex_out(...) do { ex__oline(__VA_ARGS__); ex__oflush(); } while (0)
+
+/*
+ * What a scenario process tells the interpreter, in memory they share: no
+ * message and no wake-up per step.  begun: (start in ms << 8) | the step it
+ * began (0: the set-up); shown: (bytes of text << 8) | the last step whose
+ * line is in text (a `skip` line counts as finishing the step it stopped).
+ */
+#define EX_REPORT_TEXT ((EX_MAX_STEPS + 2) * (EX_TEXT_MAX + EX_TOKEN_MAX + 16))
+
+struct ex_report {
+	uint64_t begun;
+	uint64_t shown;
+	char text[EX_REPORT_TEXT];
+};
+
+static inline void ex__begin(struct ex_report *rep, int step)
+{
+	__atomic_store_n(&rep->begun, (uint64_t)ktap_now_ms() << 8 | (unsigned)step, __ATOMIC_RELEASE);
+}
+
+/* Add a line to the report (newlines in it become blanks); step: the step it finishes. */
+static inline void __attribute__((format(printf, 3, 4)))
+ex__shown(struct ex_report *rep, int step, const char *fmt, ...)
+{
+	size_t off = (size_t)(__atomic_load_n(&rep->shown, __ATOMIC_RELAXED) >> 8);
+	size_t room = sizeof(rep->text) - off;
+	va_list ap;
+	int n;
+
+	if (room < EX_TEXT_MAX + EX_TOKEN_MAX + 16)
+		return;	/* cannot happen: room for every step and a skip */
+	va_start(ap, fmt);
+	n = vsnprintf(rep->text + off, room - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > room - 2)
+		n = (int)(room - 2);
+	for (int i = 0; i < n; i++)
+		if (rep->text[off + i] == '\n' || rep->text[off + i] == '\r')
+			rep->text[off + i] = ' ';
+	rep->text[off + n] = '\n';
+	__atomic_store_n(&rep->shown, (uint64_t)(off + n + 1) << 8 | (unsigned)step, __ATOMIC_RELEASE);
+}
+
+/* The scenario process: set up, then every step, each begun and shown in the report. */
+static inline void ex__scenario_proc(const struct ex_scenario *sc, const struct ex_opts *o,
+				     struct ex_report *rep)
 {
 	static struct ex_ctx x;
 	char out[EX_TEXT_MAX];
 
 	if (ex_setup(&x, sc, o->step_ms, out, sizeof(out))) {
-		ex__report(fd, "R skip %s", out);
+		ex__shown(rep, 0, "skip %s", out);
 		return;
 	}
-	x.report_fd = fd;
 	x.hang_at = o->hang_at;
 	for (int i = 0; i < sc->nops; i++) {
-		ex__report(fd, "B %d", i + 1);
+		ex__begin(rep, i + 1);
 		if (ex_step(&x, i + 1, &sc->ops[i], out, sizeof(out))) {
-			ex__report(fd, "R skip %s", out);
+			ex__shown(rep, i + 1, "skip %s", out);
 			break;
 		}
-		ex__report(fd, "R %d %s %s", i + 1, sc->ops[i].token, out);
+		ex__shown(rep, i + 1, "%d %s %s", i + 1, sc->ops[i].token, out);
 	}
 	ex_teardown(&x);
 }
 
-/* Wait for pid at most ms; 1 if reaped (status set). */
-static inline int ex__wait_bounded(pid_t pid, int *status, unsigned ms)
+/*
+ * Reap pid, waiting until the ms clock reads until at most; 1 if reaped.
+ * SIGCHLD is blocked in the interpreter, so it stays pending until
+ * sigtimedwait() takes it: the wait blocks, and no child death is missed.
+ */
+static inline int ex__reap_until(pid_t pid, int *status, long long until)
 {
-	long long end = ktap_now_ms() + ms;
+	sigset_t chld;
 
-	do {
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	for (;;) {
 		pid_t r = waitpid(pid, status, WNOHANG);
+		long long now = ktap_now_ms();
+		struct timespec ts;
 
-		if (r == pid || (r < 0 && errno != EINTR))
-			return r == pid;
-		usleep(5000);
-	} while (ktap_now_ms() < end);
-	return 0;
+		if (r == pid)
+			return 1;
+		if ((r < 0 && errno != EINTR) || now >= until)
+			return 0;
+		ts.tv_sec = (until - now) / 1000;
+		ts.tv_nsec = (until - now) % 1000 * 1000000;
+		sigtimedwait(&chld, NULL, &ts);
+	}
+}
+
+/*
+ * Once per interpreter run: SIGCHLD blocked (ex__reap_until), the knob
+ * cache on, the report and scratch areas mapped, the machine's facts read
+ * (inherited by every scenario process).  NULL if the report area cannot
+ * be mapped.
+ */
+static inline struct ex_report *ex__interp_init(void)
+{
+	static struct ex_report *rep;
+	size_t ps = mm_pagesize(), size, thp;
+	sigset_t chld;
+
+	if (rep)
+		return rep;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	ex__kc_on = 1;
+	size = (sizeof(*rep) + ps - 1) / ps * ps;
+	rep = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (rep == MAP_FAILED) {
+		rep = NULL;
+		return NULL;
+	}
+	memset(rep, 0, size);
+	/* the scratch: as large as a THP, the largest region but hugetlb's (a larger one maps its own) */
+	thp = ex__thp_size();
+	size = thp > 2 * ps && thp <= (32u << 20) ? thp : 2u << 20;
+	ex__shared_scratch = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (ex__shared_scratch == MAP_FAILED) {
+		ex__shared_scratch = NULL;
+	} else {
+		for (size_t off = 0; off < size; off += ps)
+			ex__shared_scratch[off] = 0;
+		ex__shared_scratch_size = size;
+	}
+	(void)ex__thp_enabled();
+	(void)ex__numa_nodes(&(int){ 0 }, 1);
+	(void)ex__swap_kb();
+	return rep;
+}
+
+/*
+ * The sysfs knobs, set once for a run of scenarios rather than around each:
+ * before a scenario, a knob an earlier set-up changed goes back to its value
+ * before the run unless this scenario's set-up sets it too, and what its
+ * set-up sets (shmem_enabled, an mTHP size's enabled, ksm/run) is set here,
+ * so the scenario process finds it set.  ksm/run stays 1 once set (with no
+ * mergeable memory ksmd does nothing); ksm/sleep_millisecs is changed only
+ * while a scenario waits for a merge, and checked after each KSM scenario.
+ * Everything is put back at the end of the run (ex_interp_end).
+ */
+static inline void ex__interp_knobs(const struct ex_scenario *sc)
+{
+	char mthp[128] = "", cur[32], why[EX_TEXT_MAX];
+
+	if (sc->mem == EM_MTHP)
+		ex__mthp_knob(sc->msize, mthp, sizeof(mthp));
+	for (int i = 0; i < ex__kc_n; i++) {
+		const char *p = ex__kc[i].path;
+
+		if (!strcmp(p, EX_KSM_RUN) || !strcmp(p, EX_KSM_SLEEP) || !strcmp(p, mthp) ||
+		    (sc->mem == EM_SHMEM_THP && !strcmp(p, EX_SHMEM_ENABLED)))
+			continue;
+		if (ex_knob_value(p, cur, sizeof(cur)) || strcmp(cur, ex__kc[i].orig))
+			ex__knob_write(p, ex__kc[i].orig);
+	}
+	if (sc->mem == EM_SHMEM_THP && !ex_knob_value(EX_SHMEM_ENABLED, cur, sizeof(cur)) &&
+	    strcmp(cur, "force"))
+		ex__knob_set(EX_SHMEM_ENABLED, "always", why, sizeof(why));
+	if (mthp[0] && sc->msize > mm_pagesize() && !access(mthp, F_OK))
+		ex__knob_set(mthp, "always", why, sizeof(why));
+	if (ex__uses_ksm(sc) && !access(EX_KSM_RUN, W_OK)) {
+		ex_knob_value(EX_KSM_SLEEP, cur, sizeof(cur));	/* its value before the run */
+		ex__knob_set(EX_KSM_RUN, "1", why, sizeof(why));
+	}
+	/* the mechanisms it pins with, probed once in this process (the scenario inherits the answer) */
+	for (int i = 0; i < sc->nops; i++)
+		if (sc->ops[i].name == OP_PIN && pin_find(ex__mech_names[sc->ops[i].arg]))
+			ex__probe(pin_find(ex__mech_names[sc->ops[i].arg]), why, sizeof(why));
+}
+
+/* After a KSM scenario: its process puts sleep_millisecs back, unless it was killed waiting. */
+static inline void ex__interp_knobs_after(const struct ex_scenario *sc)
+{
+	int i = ex__kc_find(EX_KSM_SLEEP);
+	char cur[32];
+
+	if (i < 0 || !ex__uses_ksm(sc))
+		return;
+	ex__kc[i].val[0] = 0;	/* ask sysfs */
+	if (!ex_knob_value(EX_KSM_SLEEP, cur, sizeof(cur)) && strcmp(cur, ex__kc[i].orig))
+		ex__knob_write(EX_KSM_SLEEP, ex__kc[i].orig);
+}
+
+/* The end of an interpreter run: every knob it changed back to its value before the run. */
+static inline void ex_interp_end(void)
+{
+	for (int i = 0; i < ex__kc_n; i++) {
+		char cur[32];
+
+		if (!ex__knob_read(ex__kc[i].path, cur, sizeof(cur)) && strcmp(cur, ex__kc[i].orig))
+			ex__knob_write(ex__kc[i].path, ex__kc[i].orig);
+	}
 }
 
 /*
  * Interpret one scenario line and print its whole block (README "Observation
- * format").  The scenario runs in a fresh process group bounded per step
- * (o->step_ms) and in total ((steps + 2) x step_ms): a hang prints
+ * format").  The scenario runs in a fresh process (its own process group),
+ * bounded per step (o->step_ms, the set-up 2 x step_ms) and in total
+ * ((steps + 2) x step_ms): the interpreter sleeps in sigtimedwait() until the
+ * process exits or the bound of the step it began passes; a hang prints
  * `N TOKEN timeout`, the group is killed and the next line starts clean.
  */
 static inline void ex_interp_line(const char *raw, const struct ex_opts *o)
 {
 	static struct ex_scenario sc;
-	char err[EX_TEXT_MAX], norm[EX_LINE_MAX], buf[2 * EX_TEXT_MAX], kline[EX_TEXT_MAX];
-	struct ex_knobs knobs;
-	long long start, deadline, total;
-	int pfd[2], cur = 0, done = 0, status = 0, reaped = 0;
-	size_t have = 0;
+	char err[EX_TEXT_MAX], norm[EX_LINE_MAX], kline[EX_TEXT_MAX];
+	struct ex_report *rep;
+	long long start, total, setup_until, until = 0;
+	uint64_t begun, shown;
+	int status = 0, reaped = 0, timed_out = 0, cur, done;
 	pid_t pid;
 
 	ex_kmsg_drain(o->kmsg);
 	if (ex_parse(raw, &sc, err, sizeof(err))) {
-		ex_out("scenario %s", raw);
-		ex_out("skip parse error: %s", err);
+		ex__oline("scenario %s", raw);
+		ex__oline("skip parse error: %s", err);
 		ex_out("end");
 		return;
 	}
 	ex_print_line(&sc, norm, sizeof(norm));
 	ex_out("scenario %s", norm);
-	ex_knobs_save(&knobs, &sc);
-	if (pipe2(pfd, O_CLOEXEC)) {
-		ex_out("skip interpreter: pipe: %s", strerror(errno));
+	rep = ex__interp_init();
+	if (!rep) {
+		ex__oline("skip interpreter: mmap: %s", strerror(errno));
 		ex_out("end");
 		return;
 	}
+	ex__interp_knobs(&sc);
+	rep->shown = 0;
+	start = ktap_now_ms();
+	rep->begun = (uint64_t)start << 8;
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0) {
-		ex_out("skip interpreter: fork: %s", strerror(errno));
-		close(pfd[0]);
-		close(pfd[1]);
+		ex__oline("skip interpreter: fork: %s", strerror(errno));
 		ex_out("end");
 		return;
 	}
 	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(pfd[0]);
-		ex__scenario_proc(&sc, o, pfd[1]);
+		ex__pagemap_reset();
+		ex__scenario_proc(&sc, o, rep);
 		_exit(0);
 	}
 	setpgid(pid, pid);
-	close(pfd[1]);
 
-	start = ktap_now_ms();
-	deadline = start + 2LL * o->step_ms;	/* the set-up */
 	total = start + (long long)(sc.nops + 2) * o->step_ms;
+	setup_until = start + 2LL * o->step_ms < total ? start + 2LL * o->step_ms : total;
 	for (;;) {
-		long long now = ktap_now_ms(), until = deadline < total ? deadline : total;
-		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-		char *nl;
-		ssize_t n;
-		int r;
+		long long now = ktap_now_ms(), wake;
 
-		if (now >= until) {
-			if (cur > 0 && cur > done)
-				ex_out("%d %s timeout", cur, sc.ops[cur - 1].token);
-			else if (cur == 0)
-				ex_out("skip set-up did not finish within %lld ms", until - start);
+		begun = __atomic_load_n(&rep->begun, __ATOMIC_ACQUIRE);
+		cur = (int)(begun & 0xff);
+		until = cur ? (long long)(begun >> 8) + o->step_ms : setup_until;
+		if (until > total)
+			until = total;
+		/*
+		 * A step that begins while we sleep ends its bound step_ms after
+		 * it began, so no later than now + step_ms: look again then.
+		 */
+		wake = now + o->step_ms < until ? now + o->step_ms : until;
+		if (ex__reap_until(pid, &status, wake)) {
+			reaped = 1;
+			break;
+		}
+		if (wake < until)
+			continue;
+		/* the step it is in may have begun since: its own bound then */
+		if (__atomic_load_n(&rep->begun, __ATOMIC_ACQUIRE) == begun) {
+			timed_out = 1;
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
+			reaped = ex__reap_until(pid, &status, ktap_now_ms() + 2000);
 			break;
 		}
-		r = poll(&p, 1, (int)(until - now));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			continue;
-		n = read(pfd[0], buf + have, sizeof(buf) - 1 - have);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			/* the scenario process is gone: a step it began and never finished died with it */
-			reaped = ex__wait_bounded(pid, &status, 1000);
-			if (cur > done) {
-				if (reaped && WIFSIGNALED(status))
-					ex_out("%d %s fault:%s", cur, sc.ops[cur - 1].token,
-					       ex_signame(WTERMSIG(status)));
-				else
-					ex_out("%d %s fault:EXITED", cur, sc.ops[cur - 1].token);
-			}
-			break;
-		}
-		have += (size_t)n;
-		buf[have] = 0;
-		while ((nl = strchr(buf, '\n'))) {
-			*nl = 0;
-			if (buf[0] == 'B' && buf[1] == ' ') {
-				cur = atoi(buf + 2);
-				deadline = ktap_now_ms() + o->step_ms;
-			} else if (buf[0] == 'R' && buf[1] == ' ') {
-				ex_out("%s", buf + 2);
-				done = isdigit((unsigned char)buf[2]) ? atoi(buf + 2) : cur;
-			}
-			have -= (size_t)(nl + 1 - buf);
-			memmove(buf, nl + 1, have + 1);
-		}
-		if (have >= sizeof(buf) - 1)
-			have = 0;	/* a line too long: drop it */
 	}
-	close(pfd[0]);
 	kill(-pid, SIGKILL);	/* whatever is left of the group */
-	if (!reaped)
-		ex__wait_bounded(pid, &status, 2000);
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;	/* orphans we inherited as subreaper */
-	ex_knobs_restore(&knobs);
+	ex__interp_knobs_after(&sc);
+
+	/* the process is gone (or unkillable): what it reported is final */
+	shown = __atomic_load_n(&rep->shown, __ATOMIC_ACQUIRE);
+	begun = __atomic_load_n(&rep->begun, __ATOMIC_ACQUIRE);
+	cur = (int)(begun & 0xff);
+	done = (int)(shown & 0xff);
+	if (cur > sc.nops)
+		cur = sc.nops;	/* cannot happen: the report is the scenario process's */
+	ex__oraw(rep->text, (size_t)(shown >> 8) < sizeof(rep->text) ? (size_t)(shown >> 8) : 0);
+	if (timed_out) {
+		if (cur > 0 && cur > done)
+			ex__oline("%d %s timeout", cur, sc.ops[cur - 1].token);
+		else if (cur == 0)
+			ex__oline("skip set-up did not finish within %lld ms", setup_until - start);
+	} else if (cur > done) {
+		/* it died in a step it began and never finished */
+		if (reaped && WIFSIGNALED(status))
+			ex__oline("%d %s fault:%s", cur, sc.ops[cur - 1].token,
+				  ex_signame(WTERMSIG(status)));
+		else
+			ex__oline("%d %s fault:EXITED", cur, sc.ops[cur - 1].token);
+	}
 	while (ex_kmsg_next(o->kmsg, kline, sizeof(kline)))
-		ex_out("kernel %s", kline);
+		ex__oline("kernel %s", kline);
 	ex_out("end");
 }
 
