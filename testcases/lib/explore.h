@@ -680,6 +680,19 @@ static inline int ex_knob_value(const char *path, char *val, size_t len)
 	return 0;
 }
 
+/*
+ * The knob's value before the interpreter set it for a run of scenarios, as a
+ * scenario set-up saw it before it set the knob itself (val is left as it is
+ * when no value is remembered).
+ */
+static inline void ex__knob_before(const char *path, char *val, size_t len)
+{
+	int i = ex__kc_on ? ex__kc_find(path) : -1;
+
+	if (i >= 0)
+		ex__copy(val, len, ex__kc[i].orig);
+}
+
 /* Write a knob; after a failed write its value is read from sysfs again. */
 static inline int ex__knob_write(const char *path, const char *value)
 {
@@ -1305,6 +1318,7 @@ static inline int ex__memfd_private(struct ex_ctx *x, int huge, char *why, size_
 		}
 		if (strcmp(cur, "force") && ex__knob_set(EX_SHMEM_ENABLED, "always", why, len))
 			return 1;
+		ex__knob_before(EX_SHMEM_ENABLED, cur, sizeof(cur));	/* "was" in the skip reason */
 	}
 	x->memfd = pin__memfd("cowlab-explore");
 	if (x->memfd < 0 || ftruncate(x->memfd, (off_t)size)) {
