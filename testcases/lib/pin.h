@@ -288,30 +288,14 @@ static inline void pin_forget(struct pin_state *p)
 	p->mech = NULL;
 }
 
-static inline int pin__full_pread(int fd, void *buf, size_t n, off_t off)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -EIO;
-		got += (size_t)r;
-	}
-	return 0;
-}
-
-static inline int pin__full_pwrite(int fd, const void *buf, size_t n, off_t off)
+/* All n bytes at off, or -errno (-EIO for a short file): pread, or pwrite when `write`. */
+static inline int pin__full_io(int fd, void *buf, size_t n, off_t off, bool write)
 {
 	size_t done = 0;
 
 	while (done < n) {
-		ssize_t r = pwrite(fd, (const char *)buf + done, n - done, off + (off_t)done);
+		ssize_t r = write ? pwrite(fd, (char *)buf + done, n - done, off + (off_t)done)
+				  : pread(fd, (char *)buf + done, n - done, off + (off_t)done);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -322,6 +306,16 @@ static inline int pin__full_pwrite(int fd, const void *buf, size_t n, off_t off)
 		done += (size_t)r;
 	}
 	return 0;
+}
+
+static inline int pin__full_pread(int fd, void *buf, size_t n, off_t off)
+{
+	return pin__full_io(fd, buf, n, off, false);
+}
+
+static inline int pin__full_pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	return pin__full_io(fd, (void *)buf, n, off, true);
 }
 
 static inline int pin__memfd(const char *name)
