@@ -1242,10 +1242,20 @@ static inline int ex__ksm_merged(const struct ex_ctx *x)
 	return 1;
 }
 
+/* ksmd's completed passes over all mergeable memory, -1 if unreadable. */
+static inline long long ex__ksm_full_scans(void)
+{
+	char buf[32];
+
+	if (mm_read_file("/sys/kernel/mm/ksm/full_scans", buf, sizeof(buf)) < 0)
+		return -1;
+	return atoll(buf);
+}
+
 /* Make a twin holding the region's current content, MADV_MERGEABLE both, wait for ksmd. */
 static inline int ex__ksm_merge(struct ex_ctx *x, unsigned wait_ms, char *why, size_t len)
 {
-	long long start, end;
+	long long start, end, scans0;
 	char pace[32];
 	int fast, merged;
 
@@ -1285,7 +1295,15 @@ static inline int ex__ksm_merge(struct ex_ctx *x, unsigned wait_ms, char *why, s
 	       !ex__knob_write(EX_KSM_SLEEP, "0");
 	start = ktap_now_ms();
 	end = start + wait_ms;
+	/*
+	 * A page ksmd will merge is merged on its second scan: after three full scans
+	 * that began once the region was mergeable, an unmerged region stays unmerged
+	 * (e.g. a pinned page, which KSM refuses), so stop waiting then.
+	 */
+	scans0 = ex__ksm_full_scans();
 	while (!(merged = ex__ksm_merged(x)) && ktap_now_ms() < end) {
+		if (scans0 >= 0 && ex__ksm_full_scans() >= scans0 + 3)
+			break;
 		if (ktap_now_ms() - start < 100)
 			sched_yield();
 		else
@@ -1293,9 +1311,13 @@ static inline int ex__ksm_merge(struct ex_ctx *x, unsigned wait_ms, char *why, s
 	}
 	if (fast)
 		ex__knob_write(EX_KSM_SLEEP, pace);
-	if (!merged) {
+	if (!merged && ktap_now_ms() >= end) {
 		snprintf(why, len, "ksmd did not merge the region within %u ms", wait_ms);
 		return -ETIMEDOUT;
+	}
+	if (!merged) {
+		snprintf(why, len, "ksmd scanned the region three times without merging it");
+		return -EAGAIN;
 	}
 	return 0;
 }
