@@ -8,6 +8,7 @@ import { parseMemory, parseScenario, printScenario } from "../orchestrator/explo
 import { shrinkAll, shrinkCandidates, type Execute } from "../orchestrator/explore/shrink.ts";
 import { exploreResults, judgeScenario, rowObservations } from "../orchestrator/explore/verdicts.ts";
 import { analyse } from "../orchestrator/explore/analysis.ts";
+import { classifyGuest } from "../orchestrator/results/classify.ts";
 import { focusOf, selectScenarios } from "../orchestrator/explore/selection.ts";
 import { enumerate } from "../orchestrator/explore/generate.ts";
 import { globRe } from "../orchestrator/util/glob.ts";
@@ -100,6 +101,14 @@ describe("explore rows", () => {
     const rows = exploreResults(base, { scenarios: [hang], budgetS: 60 }, { lines: ["scenario " + hang, "1 pin:gup-ro timeout", "end"], ended: true, rc: 0, ms: 1 }, g);
     expect(rows.map((r) => [r.status, r.reason])).toEqual([["fail", "step 1 'pin:gup-ro' did not return within its bound (bounded)"]]);
     expect(analyse(rows).invariants).toEqual({ bounded: { "5.10/base/x86_64": 1 } });
+  });
+
+  it("reads the explore block out of a whole guest console (markers, kernel lines and all)", () => {
+    const console_ = ["# cowlab-setup uname=6.12.117", "# cowlab-begin explore", "scenario " + line, "1 pin:iouring ok", "[    3.1] random: crng init done", "2 fork ok", "3 write:parent ok", "4 read:pin w3", "end", "# cowlab-end explore rc=0 ms=812", "# cowlab-done"].join("\n");
+    const c = classifyGuest(base, [], { console: console_, ending: "exited", exitCode: 0 });
+    const block = c.blockLines("explore");
+    expect(block).toMatchObject({ ended: true, rc: 0, ms: 812 });
+    expect(exploreResults(base, { scenarios: [line], budgetS: 60 }, block, g).map((r) => [r.case, r.status])).toEqual([[line, "pass"]]);
   });
 
   it("an unreadable interpreter line is one error row, not a crash of the lab", () => {

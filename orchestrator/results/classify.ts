@@ -33,6 +33,8 @@ export interface Classified {
   /** the guest as a whole: did it crash or time out (job status) */
   guestStatus: "ok" | "crash" | "timeout" | "qemu-error";
   guestReason: string;
+  /** the console lines inside one program's markers (the explorer reads its own format there) */
+  blockLines: (id: string) => { lines: string[]; ended: boolean; rc: number | undefined; ms: number | undefined } | undefined;
 }
 
 /** The guest as a whole: a bound ran out, QEMU failed, the kernel reported a fault, or fine. */
@@ -112,7 +114,11 @@ export function classifyGuest(
     if (drift) results.push(mk(t, "*", "error", drift, null));
   }
   const timings = out.blocks.map((b) => ({ id: b.id, ms: b.ms ?? null, rc: b.rc ?? null }));
-  return { results, release, setup: out.setup, guestStatus, guestReason, reports: all, testcases: timings };
+  const blockLines: Classified["blockLines"] = (bid) => {
+    const b = out.blocks.find((x) => x.id === bid);
+    return b && { lines: out.lines.slice(b.beginLine + 1, b.endLine ?? out.lines.length), ended: b.endLine !== undefined, rc: b.rc, ms: b.ms };
+  };
+  return { results, release, setup: out.setup, guestStatus, guestReason, reports: all, testcases: timings, blockLines };
 }
 
 /**

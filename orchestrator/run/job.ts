@@ -11,12 +11,11 @@ import { busyboxFor } from "../guest/busybox.ts";
 import { buildReproducers, INTERP } from "../guest/reproducers.ts";
 import { buildInitramfs, type GuestExplore } from "../guest/initramfs.ts";
 import { loadGrammar } from "../explore/grammar.ts";
-import { exploreResults } from "../explore/verdicts.ts";
+import { EXPLORE, exploreResults } from "../explore/verdicts.ts";
 import { chooseAccel, type AccelChoice } from "../qemu/accel.ts";
 import { qemuArgv, shellQuote } from "../qemu/command.ts";
 import { runGuest } from "../qemu/guest.ts";
 import { classifyGuest } from "../results/classify.ts";
-import { parseGuestOutput } from "../results/ktap.ts";
 import { annotateKnown } from "../results/known.ts";
 import type { CaseResult, KernelEntry } from "../results/schema.ts";
 import { jobId, jobSlug, type JobSpec } from "./plan.ts";
@@ -157,9 +156,7 @@ export async function bootJob(p: Prepared, ctx: JobContext, started: number): Pr
   const c = classifyGuest({ job: jobId(spec), kernel: build.release, arch: spec.arch, variant: spec.variant.name }, spec.testcases, guest, ctx.knownReports, spec.cases);
   let rows = c.results;
   if (spec.explore) {
-    const out = parseGuestOutput(guest.console);
-    const b = out.blocks.find((x) => x.id === "explore");
-    const block = b && { lines: out.lines.slice(b.beginLine + 1, b.endLine ?? out.lines.length), ended: b.endLine !== undefined, rc: b.rc, ms: b.ms };
+    const block = c.blockLines(EXPLORE.testcase);
     rows = [...rows, ...exploreResults({ job: jobId(spec), kernel: c.release ?? build.release, arch: spec.arch, variant: spec.variant.name }, spec.explore, block, await loadGrammar())];
   }
   const results = annotateKnown(rows, ctx.knownIssues);
