@@ -34,11 +34,10 @@ export function explorationSection(data: RunResults): string {
     .join("\n");
   const budget = data.results.filter((r) => r.family === "explore" && r.case === "*").map((r) => `<li>${esc(r.job)}: ${esc(r.reason)}</li>`);
   const invs = Object.entries(a.invariants).map(([inv, by]) => `<li><b>${esc(inv)}</b>: ${Object.entries(by).map(([j, n]) => `${esc(j)} ${n}`).join(", ")}</li>`);
-  const allPass = (scenario: string): boolean => rows.filter((r) => r.case === scenario).every((r) => r.status === "pass");
-  const divs = [...a.divergent].sort((x, y) => Number(allPass(y.scenario)) - Number(allPass(x.scenario)));
+  const divs = [...a.divergent].sort((x, y) => Number(y.modelSilent) - Number(x.modelSilent));
   const divHtml = divs
     .slice(0, SHOWN)
-    .map((d) => `<details><summary>${allPass(d.scenario) ? "<b>model-silent</b> " : ""}<code>${esc(d.scenario)}</code></summary><pre>${esc(d.divergences.map((v) => `step ${v.step} ${v.token || "(kernel log)"}: ${Object.entries(v.outcomes).map(([o, js]) => `${o} on ${js.join(", ")}`).join("; ")}`).join("\n"))}</pre></details>`)
+    .map((d) => `<details><summary>${d.modelSilent ? "<b>model-silent</b> " : ""}<code>${esc(d.scenario)}</code></summary><pre>${esc(d.divergences.map((v) => `step ${v.step} ${v.token || "(kernel log)"}: ${Object.entries(v.outcomes).map(([o, js]) => `${o} on ${js.join(", ")}`).join("; ")}`).join("\n"))}</pre></details>`)
     .join("\n");
   const mins = (data.explore?.minimized ?? [])
     .map((m) => `<details><summary><code>${esc(m.minimal)}</code> — ${esc(m.why)}</summary><p class="meta">from <code>${esc(m.original)}</code> in ${m.rounds} round(s), ${m.tried} candidates · ${m.file ? `<a href="${esc(m.file)}">${esc(m.file)}</a> (gcc -static FILE)` : "no file"}</p><pre>${esc(Object.entries(m.observations).map(([j, l]) => `${j}:\n  ${l.join("\n  ")}`).join("\n"))}</pre></details>`)

@@ -119,7 +119,7 @@ describe("explore rows", () => {
   it("lists divergences across runs where every run passes the model", () => {
     const mk = (job: string, outcome: string) => ({ ...base, job, testcase: "explore", case: "base | mprotect:ro | read:parent", family: "explore", status: "pass" as const, duration_ms: null, reason: "", observations: [`1 mprotect:ro ${outcome}`, "2 read:parent init", "end"] });
     const a = analyse([mk("a", "ok"), mk("b", "err:EINVAL")]);
-    expect(a.divergent).toEqual([{ scenario: "base | mprotect:ro | read:parent", divergences: [{ step: 1, token: "mprotect:ro", outcomes: { ok: ["a"], "err:EINVAL": ["b"] } }] }]);
+    expect(a.divergent).toEqual([{ scenario: "base | mprotect:ro | read:parent", divergences: [{ step: 1, token: "mprotect:ro", outcomes: { ok: ["a"], "err:EINVAL": ["b"] } }], modelSilent: true }]);
   });
 });
 

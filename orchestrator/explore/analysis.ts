@@ -18,6 +18,8 @@ export interface JobCounts {
 export interface ScenarioDivergence {
   scenario: string;
   divergences: Divergence[];
+  /** every job passes the model: only the comparison across jobs sees it */
+  modelSilent: boolean;
 }
 
 export interface ExploreAnalysis {
@@ -58,7 +60,7 @@ export function analyse(results: CaseResult[]): ExploreAnalysis {
   const divergent: ScenarioDivergence[] = [];
   for (const [scenario, rs] of byScenario) {
     const d = diverge(rs.map((r) => ({ label: r.job, observations: rowObservations(r) })));
-    if (d.length) divergent.push({ scenario, divergences: d });
+    if (d.length) divergent.push({ scenario, divergences: d, modelSilent: rs.every((r) => r.status === "pass") });
   }
   return { jobs: [...byJob.values()].sort((a, b) => a.job.localeCompare(b.job)), invariants, divergent };
 }

@@ -95,8 +95,8 @@ function failureTargets(rows: CaseResult[], g: Grammar, known: boolean): ShrinkT
 function divergenceTargets(a: ExploreAnalysis, rows: CaseResult[]): ShrinkTarget[] {
   const out: ShrinkTarget[] = [];
   for (const d of a.divergent) {
+    if (!d.modelSilent) continue;
     const rs = rows.filter((r) => r.case === d.scenario);
-    if (rs.some((r) => r.status !== "pass")) continue;
     const steps = new Set(d.divergences.map((x) => x.token.split(":")[0]));
     out.push({
       scenario: d.scenario,
@@ -171,7 +171,7 @@ export function exploreSummary(x: ExploreOutcome): string {
   const invs = Object.entries(a.invariants);
   lines.push(`failures per invariant: ${invs.length ? "" : "none"}`);
   for (const [inv, jobs] of invs) lines.push(`  ${inv}: ${Object.entries(jobs).map(([j, n]) => `${j} ${n}`).join(", ")}`);
-  const silent = a.divergent.filter((d) => x.data.results.filter((r) => r.case === d.scenario).every((r) => r.status === "pass")).length;
+  const silent = a.divergent.filter((d) => d.modelSilent).length;
   lines.push(`divergences: ${a.divergent.length} scenario(s) differ across runs (${silent} where the model passes every run)`);
   lines.push(`minimized reproducers: ${x.minimized.length}`);
   for (const m of x.minimized) lines.push(`  ${m.minimal}\n    ${m.why}; from '${m.original}' in ${m.rounds} round(s), ${m.tried} candidates\n    ${m.file ?? "(no file)"}`);
