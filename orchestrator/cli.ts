@@ -2,8 +2,7 @@
 // issue predicts), 1 a kernel failed a case (fail/crash/timeout), 2 usage or lab errors.
 import { resolve } from "node:path";
 import { Command, CommanderError } from "commander";
-import { checkKnownIssueGlobs, loadManifest } from "./config/testcases.ts";
-import { loadMatrix } from "./config/matrix.ts";
+import { checkKnownIssueGlobs } from "./config/testcases.ts";
 import { planMatrix, shardJobs, parseShard, jobId, narrowCases } from "./run/plan.ts";
 import { requireCaseTable } from "./guest/caselist.ts";
 import { runJobs } from "./run/runner.ts";
@@ -17,7 +16,7 @@ import { InputError, LabFailure } from "./util/result.ts";
 import { setQuiet } from "./util/log.ts";
 import { registerBisect } from "./bisect/cli.ts";
 import { registerExplore } from "./explore/cli.ts";
-import { addMatrixOptions, matrixFilters, type MatrixCliOptions } from "./run/options.ts";
+import { addMatrixOptions, loadInputs, matrixFilters, type MatrixCliOptions } from "./run/options.ts";
 import { loadGrammar } from "./explore/grammar.ts";
 import { selectScenarios } from "./explore/selection.ts";
 
@@ -67,7 +66,7 @@ addMatrixOptions(program.command("run"))
   .option("--no-explore", "skip the matrix's exploration (it is also skipped when --tests or --case narrow the run)")
   .option("--json", "print results.json to stdout when done (progress stays on stderr)")
   .action(async (opts: RunCliOptions) => {
-    const [manifest, matrix, grammar] = await Promise.all([loadManifest(), loadMatrix(), loadGrammar()]);
+    const [{ manifest, matrix, manifestFile }, grammar] = await Promise.all([loadInputs(opts), loadGrammar()]);
     let jobs = await planMatrix(matrix, manifest, { ...matrixFilters(opts), ...(opts.tests ? { tests: opts.tests } : {}) });
     if (opts.shard) {
       const { index, count } = parseShard(opts.shard);
@@ -76,7 +75,7 @@ addMatrixOptions(program.command("run"))
     // Every case is known before a guest boots: the manifest's known-issue globs are checked
     // against it, and --case narrows the jobs with it.
     const { table } = await requireCaseTable(manifest.testcases);
-    await checkKnownIssueGlobs(manifest, table);
+    await checkKnownIssueGlobs(manifest, table, manifestFile);
     jobs = narrowCases(jobs, table, opts.case);
     const ex = matrix.explore;
     if (ex && ex.depth + ex.random > 0 && opts.explore && !opts.case && !opts.tests) {

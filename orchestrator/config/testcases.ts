@@ -1,3 +1,4 @@
+import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { loadYaml, yamlLocation } from "./yaml.ts";
 import { globRe } from "../util/glob.ts";
@@ -57,19 +58,26 @@ export const Manifest = z.strictObject({
 });
 export type Manifest = z.infer<typeof Manifest>;
 
-export async function loadManifest(): Promise<Manifest> {
-  const file = repoPath("testcases", "manifest.yaml");
+export const MANIFEST_FILE = (): string => repoPath("testcases", "manifest.yaml");
+
+/**
+ * The manifest (default testcases/manifest.yaml; `--manifest FILE` names another, e.g. a
+ * developer's own cases or an edited known-issue list). Sources are resolved beside the file.
+ */
+export async function loadManifest(file = MANIFEST_FILE()): Promise<Manifest> {
   const m = await loadYaml(file, Manifest);
   const ids = new Set<string>();
-  for (const t of m.testcases) {
-    if (ids.has(t.id)) throw new InputError("testcases/manifest.yaml", `duplicate testcase id '${t.id}'`);
-    if (t.source !== `${t.id}.c`) throw new InputError("testcases/manifest.yaml", `testcase '${t.id}': source must be ${t.id}.c`);
+  for (const [i, t] of m.testcases.entries()) {
+    const at = async (field: string): Promise<string> => yamlLocation(file, ["testcases", i, field]);
+    if (ids.has(t.id)) throw new InputError(await at("id"), `testcases.${i}.id: duplicate testcase id '${t.id}'`);
+    if (t.source !== `${t.id}.c`) throw new InputError(await at("source"), `testcases.${i}.source: must be ${t.id}.c`);
     ids.add(t.id);
   }
-  for (const k of m.known_issues) {
-    if (!ids.has(k.testcase) && k.testcase !== EXPLORER_ID) throw new InputError("testcases/manifest.yaml", `known issue names unknown testcase '${k.testcase}'`);
+  for (const [i, k] of m.known_issues.entries()) {
+    if (!ids.has(k.testcase) && k.testcase !== EXPLORER_ID) throw new InputError(await yamlLocation(file, ["known_issues", i, "testcase"]), `known_issues.${i}.testcase: unknown testcase '${k.testcase}'`);
   }
-  return m;
+  const dir = dirname(file);
+  return { ...m, testcases: m.testcases.map((t) => ({ ...t, source: resolve(dir, t.source) })) };
 }
 
 /**
@@ -77,7 +85,7 @@ export async function loadManifest(): Promise<Manifest> {
  * table): a glob that matches nothing, after a rename or a typo, would silently stop
  * predicting anything. The error names the manifest's line.
  */
-export async function checkKnownIssueGlobs(m: Manifest, table: Record<string, string[]>, file = repoPath("testcases", "manifest.yaml")): Promise<void> {
+export async function checkKnownIssueGlobs(m: Manifest, table: Record<string, string[]>, file = MANIFEST_FILE()): Promise<void> {
   for (const [i, k] of m.known_issues.entries()) {
     const cases = table[k.testcase];
     if (!cases) continue; // a testcase this run does not list

@@ -2,9 +2,7 @@
 // run`, after) the testcases; failures and divergences are shrunk to C reproducers.
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { addMatrixOptions, matrixFilters, type MatrixCliOptions } from "../run/options.ts";
-import { loadManifest } from "../config/testcases.ts";
-import { loadMatrix } from "../config/matrix.ts";
+import { addMatrixOptions, loadInputs, matrixFilters, type MatrixCliOptions } from "../run/options.ts";
 import { planMatrix } from "../run/plan.ts";
 import { writeReport } from "../report/index.ts";
 import { InputError } from "../util/result.ts";
@@ -47,7 +45,7 @@ export function registerExplore(program: Command, exitCodeFor: (d: import("../re
     .option("--list", "print the scenario lines and exit")
     .option("--json", "print results.json to stdout when done")
     .action(async (opts: ExploreCliOptions) => {
-      const [manifest, matrix, grammar] = await Promise.all([loadManifest(), loadMatrix(), loadGrammar()]);
+      const [{ manifest, matrix }, grammar] = await Promise.all([loadInputs(opts), loadGrammar()]);
       const depth = int("--depth", opts.depth, DEFAULT_EXPLORATION.depth);
       const random = int("--random", opts.random, DEFAULT_EXPLORATION.random);
       const seed = int("--seed", opts.seed, DEFAULT_EXPLORATION.seed);

@@ -1,5 +1,5 @@
 import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { execa } from "execa";
 import type { MachineProfile } from "../config/machines.ts";
 import type { Testcase } from "../config/testcases.ts";
@@ -22,6 +22,9 @@ async function libSources(): Promise<string[]> {
 /** What building a program needs to know: a testcase, or the explorer's interpreter. */
 export type Program = Pick<Testcase, "id" | "source">;
 
+/** A program's C file: manifests give absolute paths; built-in programs are relative to testcases/. */
+const sourcePath = (t: Program): string => resolve(repoPath("testcases"), t.source);
+
 /** The explorer's guest interpreter, built like a reproducer. */
 export const INTERP: Program = { id: "interp", source: "explore/interp.c" };
 
@@ -31,7 +34,7 @@ export async function buildReproducers(
   headersKey: string,
   testcases: Program[],
 ): Promise<Result<string>> {
-  const sources = await Promise.all(testcases.map(async (t) => `${t.id}:${sha256(await readFile(repoPath("testcases", t.source)))}`));
+  const sources = await Promise.all(testcases.map(async (t) => `${t.id}:${sha256(await readFile(sourcePath(t)))}`));
   const key = contentKey({
     sources,
     lib: await libSources(),
@@ -43,7 +46,7 @@ export async function buildReproducers(
   try {
     await ensureDir(dir, () => allValid(dir, machine, testcases), async (tmp) => {
       for (const t of testcases) {
-        const args = ["-static", "-O2", "-Wall", "-Wextra", "-I", repoPath("testcases", "lib"), "-I", join(headersDir, "include"), repoPath("testcases", t.source), "-o", join(tmp, t.id), "-lpthread"];
+        const args = ["-static", "-O2", "-Wall", "-Wextra", "-I", repoPath("testcases", "lib"), "-I", join(headersDir, "include"), sourcePath(t), "-o", join(tmp, t.id), "-lpthread"];
         const r = await execa(machine.cc, args, { reject: false, all: true });
         if (r.exitCode !== 0) throw new Error(`${machine.cc} ${t.source}: ${r.all?.split("\n").slice(0, 8).join("\n")}`);
       }

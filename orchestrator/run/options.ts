@@ -3,6 +3,9 @@
 import { Option, type Command } from "commander";
 import { ARCHES, type Arch } from "../config/machines.ts";
 import type { Filters } from "./plan.ts";
+import { resolve } from "node:path";
+import { loadManifest, MANIFEST_FILE, type Manifest } from "../config/testcases.ts";
+import { loadMatrix, type Matrix } from "../config/matrix.ts";
 
 export interface MatrixCliOptions {
   kernel?: string[];
@@ -13,6 +16,8 @@ export interface MatrixCliOptions {
   fragment: string[];
   accel: "auto" | "kvm" | "tcg";
   guests?: string;
+  manifest?: string;
+  matrix?: string;
 }
 
 export function addMatrixOptions(cmd: Command): Command {
@@ -24,6 +29,8 @@ export function addMatrixOptions(cmd: Command): Command {
     .option("--variant <names...>", "variants to run (base, matrix variants, series names)")
     .option("-f, --fragment <names...>", "extra fragments from kernels/fragments/ for every variant (e.g. debug-vm)", [])
     .option("--guests <n>", "guests run at once (default: from cores and memory)")
+    .option("--matrix <file>", "the matrix to plan from (default: kernels/matrix.yaml)")
+    .option("--manifest <file>", "testcases and known issues (default: testcases/manifest.yaml)")
     .addOption(new Option("--accel <accel>", "QEMU accelerator; auto picks KVM only where it works").choices(["auto", "kvm", "tcg"]).default("auto"));
 }
 
@@ -36,4 +43,11 @@ export function matrixFilters(o: MatrixCliOptions): Filters {
     ...(o.gitTree ? { gitTree: o.gitTree } : {}),
     fragments: o.fragment,
   };
+}
+
+/** The matrix and manifest the options name (the repository's by default). */
+export async function loadInputs(o: Pick<MatrixCliOptions, "manifest" | "matrix">): Promise<{ manifest: Manifest; matrix: Matrix; manifestFile: string }> {
+  const manifestFile = o.manifest ? resolve(o.manifest) : MANIFEST_FILE();
+  const [manifest, matrix] = await Promise.all([loadManifest(manifestFile), o.matrix ? loadMatrix(resolve(o.matrix)) : loadMatrix()]);
+  return { manifest, matrix, manifestFile };
 }
