@@ -55,8 +55,8 @@ console.log(`# explore-guest: ${lines.length} scenarios sampled evenly from ${al
 console.log(`kernel/arch                  scen  done  guest s  scen/s  base/s  ratio  skip  fail  d4 (${d4}) at this rate`);
 for (const job of planned) {
   const id = `${job.kernel.id}/base/${job.arch}`;
-  const real = await runJobs({ outDir: join(out, "real"), jobs: [{ ...job, testcases: [], explore: { scenarios: lines, budgetS: budget } }], accel: "auto", knownIssues: [], knownReports: [], command: "bench explore-guest" });
-  const base = await runJobs({ outDir: join(out, "base"), jobs: [{ ...job, testcases: [], explore: { scenarios: trivial, budgetS: budget } }], accel: "auto", knownIssues: [], knownReports: [], command: "bench explore-guest baseline" });
+  const real = await runJobs({ outDir: join(out, "real"), jobs: [{ ...job, testcases: [], explore: { scenarios: lines, budgetS: budget } }], accel: "auto", command: "bench explore-guest" });
+  const base = await runJobs({ outDir: join(out, "base"), jobs: [{ ...job, testcases: [], explore: { scenarios: trivial, budgetS: budget } }], accel: "auto", command: "bench explore-guest baseline" });
   const rows = exploreRows(real.results);
   const s = guestMs(real, id) / 1000;
   const b = guestMs(base, id) / 1000;

@@ -8,7 +8,8 @@ import { requireCaseTable } from "./guest/caselist.ts";
 import { runJobs } from "./run/runner.ts";
 import { readResults, writeReport } from "./report/index.ts";
 import { mergeResults } from "./results/merge.ts";
-import type { RunResults } from "./results/schema.ts";
+import { applyPolicy, isRegression, type JudgedRun, type Policy } from "./results/policy.ts";
+import { loadManifest, MANIFEST_FILE } from "./config/testcases.ts";
 import { listCache, pruneCache, parseSize, humanBytes } from "./cache/index.ts";
 import { exists, writeFileAtomic } from "./util/fsx.ts";
 import { cp } from "node:fs/promises";
@@ -18,22 +19,25 @@ import { registerBisect } from "./bisect/cli.ts";
 import { registerExplore } from "./explore/cli.ts";
 import { addMatrixOptions, loadInputs, matrixFilters, type MatrixCliOptions } from "./run/options.ts";
 import { loadGrammar } from "./explore/grammar.ts";
+import { checkHostTools } from "./util/tools.ts";
 import { selectScenarios } from "./explore/selection.ts";
 
 export const EXIT = { ok: 0, kernelFailed: 1, usage: 2 } as const;
 
-/** The exit code a result set deserves. */
-export function exitCodeFor(data: RunResults): number {
-  const kernelFault = data.results.some((r) => (r.status === "fail" && !r.expected) || r.status === "crash" || r.status === "timeout");
-  if (kernelFault) return EXIT.kernelFailed;
+/**
+ * The exit code a result set deserves, read under the manifest's policy. A flaky case (passed
+ * in some attempts) is reported but is not called a regression.
+ */
+export function exitCodeFor(data: JudgedRun): number {
+  if (data.results.some(isRegression)) return EXIT.kernelFailed;
   const labFault = data.results.some((r) => r.status === "error") || !data.run.complete;
   return labFault ? EXIT.usage : EXIT.ok;
 }
 
-function summary(data: RunResults): string {
+function summary(data: JudgedRun): string {
   const counts: Record<string, number> = {};
   for (const r of data.results) {
-    const s = r.status === "fail" && r.expected ? "expected-fail" : r.status;
+    const s = (r.status === "fail" || r.status === "flaky") && r.expected ? `expected-${r.status}` : r.status;
     counts[s] = (counts[s] ?? 0) + 1;
   }
   return Object.entries(counts)
@@ -41,7 +45,24 @@ function summary(data: RunResults): string {
     .join(", ");
 }
 
+/** The policy a reading command applies: the manifest's known issues and known reports. */
+async function policyOf(manifest?: string): Promise<Policy> {
+  const m = await loadManifest(manifest ? resolve(manifest) : MANIFEST_FILE());
+  return { knownIssues: m.known_issues, knownReports: m.known_reports };
+}
+
+/** A positive (or, with min 0, non-negative) integer option, or a usage error naming it. */
+function intOption(flag: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new InputError(flag, `'${value}' is not ${min ? "a positive" : "a non-negative"} integer`);
+  return n;
+}
+
 interface RunCliOptions extends MatrixCliOptions {
+  repeat?: string;
+  retryFailed?: string;
+  kernelArgs?: string;
   tests?: string;
   case?: string[];
   out: string;
@@ -64,6 +85,9 @@ addMatrixOptions(program.command("run"))
   .option("-o, --out <dir>", "run folder", "reports/latest")
   .option("--list", "print the cases each job would run (job, tab, testcase/case), and exit")
   .option("--no-explore", "skip the matrix's exploration (it is also skipped when --tests or --case narrow the run)")
+  .option("--repeat <n>", "boot each job's guest N times and run every case in each: a case that passes only sometimes is `flaky`, with its pass rate")
+  .option("--retry-failed <n>", "rerun the cases that did not pass in up to N fresh guests before calling them regressions (both attempts are kept)")
+  .option("--kernel-args <args>", "extra kernel command line for every guest (e.g. 'oops=panic')")
   .option("--json", "print results.json to stdout when done (progress stays on stderr)")
   .action(async (opts: RunCliOptions) => {
     const [{ manifest, matrix, manifestFile }, grammar] = await Promise.all([loadInputs(opts), loadGrammar()]);
@@ -72,6 +96,7 @@ addMatrixOptions(program.command("run"))
       const { index, count } = parseShard(opts.shard);
       jobs = shardJobs(jobs, index, count);
     }
+    await checkHostTools(jobs, { list: !!opts.list }); // every tool the jobs will run, before any work
     // Every case is known before a guest boots: the manifest's known-issue globs are checked
     // against it, and --case narrows the jobs with it.
     const { table } = await requireCaseTable(manifest.testcases);
@@ -88,27 +113,31 @@ addMatrixOptions(program.command("run"))
       process.stdout.write(opts.json ? JSON.stringify(list, null, 2) + "\n" : lines.join("\n") + "\n");
       return;
     }
-    const guests = opts.guests === undefined ? undefined : Number(opts.guests);
-    if (guests !== undefined && !(Number.isInteger(guests) && guests > 0)) throw new InputError("--guests", `'${opts.guests}' is not a positive integer`);
+    const guests = opts.guests === undefined ? undefined : intOption("--guests", opts.guests, 1);
+    const repeat = intOption("--repeat", opts.repeat, 1);
+    const retryFailed = intOption("--retry-failed", opts.retryFailed, 0, 0);
+    const policy: Policy = { knownIssues: manifest.known_issues, knownReports: manifest.known_reports };
     const outDir = resolve(opts.out);
     if (opts.json) setQuiet(true);
     const data = await runJobs({
       outDir,
       jobs,
       accel: opts.accel,
-      knownIssues: manifest.known_issues,
-      knownReports: manifest.known_reports,
       command: `cowlab ${process.argv.slice(2).join(" ")}`,
+      repeat,
+      retryFailed,
+      ...(opts.kernelArgs ? { kernelArgs: opts.kernelArgs.split(/\s+/).filter(Boolean) } : {}),
       ...(opts.shard ? { shard: opts.shard } : {}),
       ...(guests ? { guestConcurrency: guests } : {}),
       onJobDone: async (d) => {
-        await writeReport(d, outDir);
+        await writeReport(applyPolicy(d, policy), outDir);
       },
     });
-    const report = await writeReport(data, outDir);
+    const judged = applyPolicy(data, policy);
+    const report = await writeReport(judged, outDir);
     if (opts.json) process.stdout.write(JSON.stringify(data, null, 2) + "\n");
-    else process.stderr.write(`${summary(data)}\nresults: ${outDir}/results.json\nreport:  ${report}\n`);
-    process.exitCode = exitCodeFor(data);
+    else process.stderr.write(`${summary(judged)}\nresults: ${outDir}/results.json\nreport:  ${report}\n`);
+    process.exitCode = exitCodeFor(judged);
   });
 
 program
@@ -116,13 +145,14 @@ program
   .description("render the HTML report of a results.json (written beside it unless --out)")
   .argument("<results>", "results.json")
   .option("-o, --out <dir>", "folder for index.html")
-  .option("--json", "print the validated results to stdout")
-  .action(async (file: string, opts: { out?: string; json?: boolean }) => {
-    const data = await readResults(file);
-    const path = await writeReport(data, opts.out ?? resolve(file, ".."));
-    if (opts.json) process.stdout.write(JSON.stringify(data, null, 2) + "\n");
-    else process.stderr.write(`${summary(data)}\nreport: ${path}\n`);
-    process.exitCode = exitCodeFor(data);
+  .option("--manifest <file>", "known issues and known reports to read the results with (default: testcases/manifest.yaml, as it is now)")
+  .option("--json", "print the results as read (known issues applied: `expected` on the cases they predict) to stdout")
+  .action(async (file: string, opts: { out?: string; json?: boolean; manifest?: string }) => {
+    const judged = applyPolicy(await readResults(file), await policyOf(opts.manifest));
+    const path = await writeReport(judged, opts.out ?? resolve(file, ".."));
+    if (opts.json) process.stdout.write(JSON.stringify(judged, null, 2) + "\n");
+    else process.stderr.write(`${summary(judged)}\nreport: ${path}\n`);
+    process.exitCode = exitCodeFor(judged);
   });
 
 program
@@ -130,8 +160,9 @@ program
   .description("join the results.json of shards into one result set and report")
   .argument("<results...>", "results.json of each shard")
   .option("-o, --out <dir>", "folder for the merged results.json and index.html", "reports/merged")
+  .option("--manifest <file>", "known issues and known reports to read the results with (default: testcases/manifest.yaml)")
   .option("--json", "print the merged results to stdout")
-  .action(async (files: string[], opts: { out: string; json?: boolean }) => {
+  .action(async (files: string[], opts: { out: string; json?: boolean; manifest?: string }) => {
     const parts = await Promise.all(files.map(async (file) => ({ file, data: await readResults(file) })));
     const merged = mergeResults(parts, `cowlab merge ${files.join(" ")}`);
     const out = resolve(opts.out);
@@ -141,10 +172,11 @@ program
       if ((await exists(guests)) && resolve(out, "guests") !== guests) await cp(guests, resolve(out, "guests"), { recursive: true });
     }
     await writeFileAtomic(`${out}/results.json`, JSON.stringify(merged, null, 2));
-    const path = await writeReport(merged, out);
+    const judged = applyPolicy(merged, await policyOf(opts.manifest));
+    const path = await writeReport(judged, out);
     if (opts.json) process.stdout.write(JSON.stringify(merged, null, 2) + "\n");
-    else process.stderr.write(`${summary(merged)}\nresults: ${out}/results.json\nreport:  ${path}\n`);
-    process.exitCode = exitCodeFor(merged);
+    else process.stderr.write(`${summary(judged)}\nresults: ${out}/results.json\nreport:  ${path}\n`);
+    process.exitCode = exitCodeFor(judged);
   });
 
 const cache = program.command("cache").description("inspect and prune the cache (sources, builds, guests)");

@@ -1,7 +1,7 @@
 // The report's exploration section: per-job counts, failures per invariant, the failing
 // scenarios, divergences across runs (model-silent ones first) and the minimized reproducers.
 // Thousands of passing rows are counted, never listed.
-import type { CaseResult, RunResults } from "../orchestrator/results/schema.ts";
+import type { JudgedCase, JudgedRun } from "../orchestrator/results/policy.ts";
 import { analyse, exploreRows } from "../orchestrator/explore/analysis.ts";
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
@@ -11,7 +11,7 @@ const SHOWN = 200;
 
 const more = (n: number): string => (n > SHOWN ? `<p class="meta">… and ${n - SHOWN} more in results.json</p>` : "");
 
-function failing(rows: CaseResult[]): string {
+function failing(rows: JudgedCase[]): string {
   const bad = rows.filter((r) => r.status === "fail" || r.status === "error");
   if (!bad.length) return "<p>No scenario failed.</p>";
   return (
@@ -25,7 +25,7 @@ function failing(rows: CaseResult[]): string {
   );
 }
 
-export function explorationSection(data: RunResults): string {
+export function explorationSection(data: JudgedRun): string {
   const rows = exploreRows(data.results);
   if (!rows.length && !data.explore) return "";
   const a = analyse(data.results);

@@ -1,5 +1,6 @@
 // The static HTML report: one self-contained page per run, openable from disk.
-import type { CaseResult, KernelEntry, RunResults } from "../orchestrator/results/schema.ts";
+import type { JudgedCase as CaseResult, JudgedKernel as KernelEntry, JudgedRun as RunResults } from "../orchestrator/results/policy.ts";
+import { durationSpread, passRate } from "../orchestrator/results/attempts.ts";
 import { compareToBase } from "../orchestrator/results/compare.ts";
 import { compareVersions } from "../orchestrator/results/versions.ts";
 import { explorationSection } from "./render-explore.ts";
@@ -17,14 +18,22 @@ th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums
 .pass{background:#c8f0c8}.fail{background:#f7a8a8;font-weight:bold}.skip{background:#eee;color:#666}
 .error{background:#f6d27a}.timeout{background:#f0b070}.crash{background:#d070d0;color:#fff;font-weight:bold}
 .expected{background:#f7dede;font-weight:normal;font-style:italic}
+.flaky{background:repeating-linear-gradient(45deg,#c8f0c8,#c8f0c8 6px,#f7a8a8 6px,#f7a8a8 12px);font-weight:bold}
 .ok{background:#c8f0c8}.bad{background:#f7a8a8}
 td.cell{text-align:center;white-space:nowrap;font-size:12px}
 pre{background:#f7f7f7;padding:.5em;overflow:auto;max-height:20em;font-size:12px}
 h3{font-size:1.05em;margin-top:1.2em} .meta{color:#555} .legend span{padding:1px 6px;margin-right:4px;border-radius:3px}
 details{margin:.3em 0}`;
 
-const statusLabel = (r: CaseResult): string => (r.status === "fail" && r.expected ? "expected fail" : r.status);
-const statusClass = (r: CaseResult): string => (r.status === "fail" && r.expected ? "fail expected" : r.status);
+const statusLabel = (r: CaseResult): string => `${r.expected ? "expected " : ""}${r.status === "flaky" ? `flaky ${Math.round(passRate(r) * 100)}%` : r.status}`;
+const statusClass = (r: CaseResult): string => (r.expected ? `${r.status} expected` : r.status);
+
+/** Duration of a case: the median, and the spread when it ran more than once. */
+function durationText(r: CaseResult): string {
+  if (r.duration_ms === null) return "";
+  const spread = r.attempts.length > 1 ? durationSpread(r) : null;
+  return `${r.duration_ms} ms${spread ? ` (${spread[0]}–${spread[1]})` : ""}`;
+}
 
 function kernelsTable(kernels: KernelEntry[]): string {
   const rows = kernels.map((k) => {
@@ -34,10 +43,9 @@ function kernelsTable(kernels: KernelEntry[]): string {
 <td class="num">${k.boot?.seconds ?? "–"}</td><td class="num">${k.boot ? k.boot.guest_seconds : "–"}</td><td class="num">${k.seconds}</td>
 <td>${k.boot ? `<a href="${esc(k.boot.console)}">console</a> · <code>${esc(k.boot.rerun)}</code>` : "–"}</td>
 <td>${k.boot ? esc(Object.entries(k.boot.setup).filter(([n]) => n !== "uname").map(([n, v]) => `${n}=${v}`).join(" ")) : ""}</td>
-<td>${k.reason ? `<details><summary>${esc(k.reason.split("\n")[0]!)}</summary><pre>${esc(k.reason)}</pre></details>` : ""}${(k.boot?.reports ?? [])
-      .filter((r) => r.known)
-      .map((r) => `<div class="meta" title="${esc(r.known!)}">known: ${esc(r.title)}</div>`)
-      .join("")}</td></tr>`;
+<td>${k.reason ? `<details><summary>${esc(k.reason.split("\n")[0]!)}</summary><pre>${esc(k.reason)}</pre></details>` : ""}${k.known_reports
+      .map((r) => `<div class="meta" title="${esc(r.reason)}">known: ${esc(r.title)}</div>`)
+      .join("")}${k.reruns.length ? `<div class="meta">${k.reruns.length} more guest(s): ${k.reruns.map((g) => `<a href="${esc(g.console)}">${g.purpose}</a>`).join(" ")}</div>` : ""}</td></tr>`;
   });
   return `<table><tr><th>job</th><th>release</th><th>status</th><th>build s</th><th>boot s</th><th>guest s</th><th>job s</th><th>logs</th><th>guest setup</th><th>reason</th></tr>${rows.join("\n")}</table>`;
 }
@@ -58,7 +66,7 @@ function matrixTable(data: RunResults): string {
       const r = byKey.get(`${key}\u0000${j}`);
       if (!r) return `<td class="cell">·</td>`;
       const title = [r.reason, r.expected ? `known issue: ${r.expected.reason}${r.expected.fixed_in ? ` (fixed in ${r.expected.fixed_in})` : ""}` : ""].filter(Boolean).join("\n");
-      return `<td class="cell ${statusClass(r)}" title="${esc(title)}">${esc(statusLabel(r))}${r.duration_ms !== null ? `<br><small>${r.duration_ms} ms</small>` : ""}</td>`;
+      return `<td class="cell ${statusClass(r)}" title="${esc(title)}">${esc(statusLabel(r))}${r.duration_ms !== null ? `<br><small>${esc(durationText(r))}</small>` : ""}</td>`;
     });
     return `<tr><td>${esc(testcase)}</td><td>${esc(name)}</td>${cells.join("")}</tr>`;
   });

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { compareToBase } from "../orchestrator/results/compare.ts";
 import type { CaseResult, Status } from "../orchestrator/results/schema.ts";
+import { single } from "../orchestrator/results/attempts.ts";
 
-const r = (variant: string, arch: string, name: string, status: Status): CaseResult => ({
+const r = (variant: string, arch: string, name: string, status: Status): CaseResult =>
+  single({
   job: `6.12/${variant}/${arch}`,
   kernel: "6.12.117",
   arch,
@@ -13,7 +15,7 @@ const r = (variant: string, arch: string, name: string, status: Status): CaseRes
   status,
   duration_ms: 1,
   reason: status === "fail" ? "pin misses the write" : "",
-});
+  });
 
 describe("variant against base", () => {
   it("sorts verdict changes into regressions, fixes and other changes, per arch", () => {

@@ -1,5 +1,6 @@
 // Shrinking and the explore rows, with a fake guest: the loop's logic on its own. The real
 // guest rounds are exercised by the integration tests (test/integration/explore.test.ts).
+import { foldAttempts, single } from "../orchestrator/results/attempts.ts";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Grammar, loadGrammar } from "../orchestrator/explore/grammar.ts";
 import { predict } from "../orchestrator/explore/model.ts";
@@ -91,8 +92,8 @@ describe("explore rows", () => {
     expect(rows.map((r) => [r.case, r.status])).toEqual([[line, "fail"], ["*", "skip"]]);
     expect(rows[0]!.reason).toBe("step 4 'read:pin': expected w3, saw init (pin-coherence)");
     expect(rows[1]!.reason).toBe("the 60 s budget ran out after 1 of 3 scenarios");
-    expect(rowObservations(rows[0]!).steps.map((s) => s.raw)).toEqual(["ok", "ok", "ok", "init"]);
-    const a = analyse(rows);
+    expect(rowObservations(single(rows[0]!)).steps.map((s) => s.raw)).toEqual(["ok", "ok", "ok", "init"]);
+    const a = analyse(foldAttempts([{ guest: 1, rows }]));
     expect(a.invariants).toEqual({ "pin-coherence": { "5.10/base/x86_64": 1 } });
   });
 
@@ -100,7 +101,7 @@ describe("explore rows", () => {
     const hang = "shmem-thp-private | pin:gup-ro | read:pin";
     const rows = exploreResults(base, { scenarios: [hang], budgetS: 60 }, { lines: ["scenario " + hang, "1 pin:gup-ro timeout", "end"], ended: true, rc: 0, ms: 1 }, g);
     expect(rows.map((r) => [r.status, r.reason])).toEqual([["fail", "step 1 'pin:gup-ro' did not return within its bound (bounded)"]]);
-    expect(analyse(rows).invariants).toEqual({ bounded: { "5.10/base/x86_64": 1 } });
+    expect(analyse(foldAttempts([{ guest: 1, rows }])).invariants).toEqual({ bounded: { "5.10/base/x86_64": 1 } });
   });
 
   it("reads the explore block out of a whole guest console (markers, kernel lines and all)", () => {
@@ -118,7 +119,7 @@ describe("explore rows", () => {
 
   it("lists divergences across runs where every run passes the model", () => {
     const mk = (job: string, outcome: string) => ({ ...base, job, testcase: "explore", case: "base | mprotect:ro | read:parent", family: "explore", status: "pass" as const, duration_ms: null, reason: "", observations: [`1 mprotect:ro ${outcome}`, "2 read:parent init", "end"] });
-    const a = analyse([mk("a", "ok"), mk("b", "err:EINVAL")]);
+    const a = analyse([single(mk("a", "ok")), single(mk("b", "err:EINVAL"))]);
     expect(a.divergent).toEqual([{ scenario: "base | mprotect:ro | read:parent", divergences: [{ step: 1, token: "mprotect:ro", outcomes: { ok: ["a"], "err:EINVAL": ["b"] } }], modelSilent: true }]);
   });
 });

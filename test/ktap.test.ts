@@ -1,3 +1,5 @@
+import { foldAttempts } from "../orchestrator/results/attempts.ts";
+import { applyPolicy } from "../orchestrator/results/policy.ts";
 import { describe, expect, it } from "vitest";
 import { parseGuestOutput } from "../orchestrator/results/ktap.ts";
 import { classifyGuest } from "../orchestrator/results/classify.ts";
@@ -109,14 +111,24 @@ ok 1 base
     expect(c.guestStatus).toBe("crash");
   });
 
-  it("keeps a known-harmless kernel report without letting it judge", () => {
-    const console = "[ 0.4] WARNING: CPU: 0 PID: 1 at kernel/workqueue.c:10 wq_init+0x1/0x2\n# cowlab-setup uname=6.1.192\n# cowlab-begin alpha\n1..1\nok 1 base\n# cowlab-end alpha rc=0 ms=5\n# cowlab-done\n";
+  it("records every kernel report as a fact; a known-harmless one is excused when results are read", () => {
+    const console = "# cowlab-setup uname=6.1.192\n# cowlab-begin alpha\n1..1\n[ 0.5] WARNING: CPU: 1 PID: 9 at kernel/workqueue.c:10 wq_init+0x1/0x2\nok 1 base\n# cowlab-end alpha rc=0 ms=5\n# cowlab-done\n";
     const known = [{ title: "kernel/workqueue.c", kernels: "6.1", reason: "boot-time quirk" }];
-    const c = classifyGuest(id, [tc("alpha")], { console, ending: "exited", exitCode: 0 }, known);
-    expect(c.guestStatus).toBe("ok");
-    expect(c.reports).toEqual([{ title: "WARNING: CPU: 0 PID: 1 at kernel/workqueue.c:10 wq_init+0x1/0x2", line: 0, known: "boot-time quirk" }]);
-    const unknown = classifyGuest({ ...id, kernel: "6.12.1" }, [tc("alpha")], { console: console.replace("6.1.192", "6.12.1"), ending: "exited", exitCode: 0 }, known);
-    expect(unknown.guestStatus).toBe("crash");
+    const read = (kernel: string) => {
+      const c = classifyGuest({ ...id, kernel }, [tc("alpha")], { console: console.replace("6.1.192", kernel), ending: "exited", exitCode: 0 });
+      expect(c.guestStatus).toBe("crash");
+      expect(c.results[0]).toMatchObject({ status: "crash", own: "pass" });
+      const entry = { job: id.job, kernel_spec: "6.1", variant: "base", arch: id.arch, source: "", version: kernel, release: c.release ?? null, status: c.guestStatus, reason: c.guestReason, build: null, boot: { accel: "tcg" as const, seconds: 1, guest_seconds: 1, ending: "exited" as const, exit_code: 0, console: "c", qemu_cmdline: "q", rerun: "r", setup: {}, testcases: [], reports: c.reports }, reruns: [], seconds: 1 };
+      const run = { schema_version: 2 as const, run: { id: "r", started_at: "", finished_at: null, complete: true, seconds: 1, command: "", shard: null, repeat: 1, retry_failed: 0, host: { hostname: "h", cores: 2, memory_gib: 1, qemu: "q", node: "n" } }, kernels: [entry], results: foldAttempts([{ guest: 1, rows: c.results }]) };
+      return applyPolicy(run, { knownIssues: [], knownReports: known });
+    };
+    const harmless = read("6.1.192");
+    expect(harmless.kernels[0]!.status).toBe("ok");
+    expect(harmless.kernels[0]!.known_reports.map((r) => r.reason)).toEqual(["boot-time quirk"]);
+    expect(harmless.results[0]!.status).toBe("pass");
+    const unknown = read("6.12.1");
+    expect(unknown.kernels[0]!.status).toBe("crash");
+    expect(unknown.results[0]!.status).toBe("crash");
   });
 
   it("tells a per-testcase timeout (killed) from a missing plan and from a short run", () => {

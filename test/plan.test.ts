@@ -1,3 +1,4 @@
+import { single } from "../orchestrator/results/attempts.ts";
 import { describe, expect, it } from "vitest";
 import { planMatrix, shardJobs, parseShard, jobId } from "../orchestrator/run/plan.ts";
 import { loadMatrix, Matrix } from "../orchestrator/config/matrix.ts";
@@ -83,10 +84,10 @@ describe("sharding", () => {
 });
 
 const part = (id: string, jobs: string[]): RunResults => ({
-  schema_version: 1,
-  run: { id, started_at: `2026-01-01T00:00:0${id}Z`, finished_at: `2026-01-01T00:01:0${id}Z`, complete: true, seconds: 60, command: "c", shard: `${id}/2`, host: { hostname: "h", cores: 2, memory_gib: 24, qemu: "7.2", node: "v20" } },
-  kernels: jobs.map((job) => ({ job, kernel_spec: "6.12", variant: "base", arch: "x86_64", source: "", version: "6.12", release: "6.12", status: "ok" as const, reason: "", build: null, boot: null, seconds: 1 })),
-  results: jobs.map((job) => ({ job, kernel: "6.12", arch: "x86_64", variant: "base", testcase: "t", case: "c", family: "swap", status: "pass" as const, duration_ms: 1, reason: "" })),
+  schema_version: 2,
+  run: { id, started_at: `2026-01-01T00:00:0${id}Z`, finished_at: `2026-01-01T00:01:0${id}Z`, complete: true, seconds: 60, command: "c", shard: `${id}/2`, repeat: 1, retry_failed: 0, host: { hostname: "h", cores: 2, memory_gib: 24, qemu: "7.2", node: "v20" } },
+  kernels: jobs.map((job) => ({ job, kernel_spec: "6.12", variant: "base", arch: "x86_64", source: "", version: "6.12", release: "6.12", status: "ok" as const, reason: "", build: null, boot: null, reruns: [], seconds: 1 })),
+  results: jobs.map((job) => single({ job, kernel: "6.12", arch: "x86_64", variant: "base", testcase: "t", case: "c", family: "swap", status: "pass" as const, duration_ms: 1, reason: "" })),
 });
 
 describe("merging shards", () => {

@@ -6,19 +6,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { renderHtml } from "../reports/render.ts";
-import type { CaseResult, KernelEntry, RunResults } from "../orchestrator/results/schema.ts";
+import type { JudgedCase as CaseResult, JudgedKernel as KernelEntry, JudgedRun as RunResults } from "../orchestrator/results/policy.ts";
 
 const entry = (job: string): KernelEntry => {
   const [spec, variant, arch] = job.split("/") as [string, string, string];
-  return { job, kernel_spec: spec, variant, arch, source: "s", version: spec, release: `${spec}.0`, status: "ok", reason: "", build: null, boot: null, seconds: 1 };
+  return { job, kernel_spec: spec, variant, arch, source: "s", version: spec, release: `${spec}.0`, status: "ok", reason: "", build: null, boot: null, reruns: [], known_reports: [], seconds: 1 };
 };
 const res = (job: string, name: string, status: CaseResult["status"], extra: Partial<CaseResult> = {}): CaseResult => {
   const [spec, variant, arch] = job.split("/") as [string, string, string];
-  return { job, kernel: `${spec}.0`, arch, variant, testcase: "swap", case: name, family: "swap", status, duration_ms: 3, reason: status === "pass" ? "" : `${name} went wrong`, ...extra };
+  return { job, kernel: `${spec}.0`, arch, variant, testcase: "swap", case: name, family: "swap", status, duration_ms: 3, reason: status === "pass" ? "" : `${name} went wrong`, attempts: [{ status: status === "flaky" ? "fail" : status, duration_ms: 3, reason: "", guest: 1 }], ...extra };
 };
 const data: RunResults = {
-  schema_version: 1,
-  run: { id: "r1", started_at: "2026-01-01T00:00:00Z", finished_at: "2026-01-01T00:01:00Z", complete: true, seconds: 60, command: "cowlab run", shard: null, host: { hostname: "h", cores: 2, memory_gib: 24, qemu: "7.2", node: "v20" } },
+  schema_version: 2,
+  run: { id: "r1", started_at: "2026-01-01T00:00:00Z", finished_at: "2026-01-01T00:01:00Z", complete: true, seconds: 60, command: "cowlab run", shard: null, repeat: 1, retry_failed: 0, host: { hostname: "h", cores: 2, memory_gib: 24, qemu: "7.2", node: "v20" } },
   // finishing order, not matrix order: the report sorts them
   kernels: [entry("6.12/base/arm64"), entry("5.10/base/x86_64"), entry("6.12/base/x86_64")],
   results: [

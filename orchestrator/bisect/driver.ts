@@ -10,6 +10,7 @@ import type { JobSpec } from "../run/plan.ts";
 import { globRe } from "../util/glob.ts";
 import { ResultsStore, hostFacts } from "../results/store.ts";
 import type { CaseResult, RunResults } from "../results/schema.ts";
+import { applyPolicy, type Policy } from "../results/policy.ts";
 import type { SourceTree } from "../sources/types.ts";
 import { cachePath } from "../util/paths.ts";
 import { progress } from "../util/log.ts";
@@ -72,6 +73,7 @@ export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<R
     ? { testcases: [], explore: { scenarios: [o.scenario], budgetS: SCENARIO_BUDGET_S } }
     : { testcases: [testcase!], ...(o.selected ? { cases: { [testcase!.id]: o.selected } } : {}) };
   const machine = await loadMachine(o.arch);
+  const policy: Policy = { knownIssues: [], knownReports: o.manifest.known_reports };
   const started = new Date();
   const store = new ResultsStore(join(o.outDir, "results.json"), {
     id: `bisect-${started.toISOString().replace(/[:.]/g, "-")}`,
@@ -81,6 +83,8 @@ export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<R
     seconds: null,
     command: o.command,
     shard: null,
+    repeat: 1,
+    retry_failed: 0,
     host: await hostFacts(),
   });
   const steps: NonNullable<RunResults["bisect"]>["steps"] = [];
@@ -102,8 +106,6 @@ export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<R
     const ctx: JobContext = {
       runDir: o.outDir,
       accel: "auto",
-      knownIssues: [],
-      knownReports: o.manifest.known_reports,
       source: async () => ok(tree.value),
       progress: (stage, detail = "") => progress(job, stage, detail),
       objDir,
@@ -116,7 +118,8 @@ export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<R
     const b = prepared.value.build;
     const outcome = await bootJob(prepared.value, ctx, t0);
     await store.addJob({ ...outcome.entry, source: `${tree.value.label}` }, outcome.results);
-    const { verdict, why } = judge(outcome.results, o.cases, o.find);
+    // Known-harmless kernel reports are excused when results are read, here as in reports.
+    const { verdict, why } = judge(applyPolicy({ ...store.data, results: outcome.results }, policy).results, o.cases, o.find);
     return record(verdict, why, { seconds: b.seconds, cached: b.cached }, outcome.entry.boot?.seconds);
   };
 
@@ -138,6 +141,6 @@ export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<R
     seconds: Math.round((performance.now() - t0) / 100) / 10,
   };
   await store.finish();
-  await writeReport(store.data, o.outDir);
+  await writeReport(applyPolicy(store.data, policy), o.outDir);
   return store.data;
 }

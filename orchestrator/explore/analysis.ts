@@ -1,6 +1,6 @@
 // Reading explore rows back (interpretation at read time): counts per job, failures per
 // invariant, and the differential judgement across every kernel, arch and variant of a run.
-import type { CaseResult } from "../results/schema.ts";
+import type { JudgedCase } from "../results/policy.ts";
 import { diverge, type Divergence } from "./judge.ts";
 import { EXPLORE, rowObservations } from "./verdicts.ts";
 
@@ -29,16 +29,16 @@ export interface ExploreAnalysis {
   divergent: ScenarioDivergence[];
 }
 
-export const exploreRows = (rows: CaseResult[]): CaseResult[] => rows.filter((r) => r.family === EXPLORE.family && r.case !== "*");
+export const exploreRows = (rows: JudgedCase[]): JudgedCase[] => rows.filter((r) => r.family === EXPLORE.family && r.case !== "*");
 
 /** The invariants a failing row names (its reason lines end in `(invariant)`). */
-export function invariantsOf(r: CaseResult): string[] {
+export function invariantsOf(r: JudgedCase): string[] {
   if (r.status !== "fail") return [];
   const found = r.reason.split("\n").filter((l) => !l.startsWith("tolerated")).map((l) => (l.startsWith("kernel reported:") ? "kernel-quiet" : /\(([a-z-]+)\)$/.exec(l)?.[1])).filter((x): x is string => !!x);
   return [...new Set(found)];
 }
 
-export function analyse(results: CaseResult[]): ExploreAnalysis {
+export function analyse(results: JudgedCase[]): ExploreAnalysis {
   const rows = exploreRows(results);
   const byJob = new Map<string, JobCounts>();
   const invariants: ExploreAnalysis["invariants"] = {};
@@ -55,7 +55,7 @@ export function analyse(results: CaseResult[]): ExploreAnalysis {
       m[r.job] = (m[r.job] ?? 0) + 1;
     }
   }
-  const byScenario = new Map<string, CaseResult[]>();
+  const byScenario = new Map<string, JudgedCase[]>();
   for (const r of rows) byScenario.set(r.case, [...(byScenario.get(r.case) ?? []), r]);
   const divergent: ScenarioDivergence[] = [];
   for (const [scenario, rs] of byScenario) {

@@ -7,6 +7,7 @@ import { planMatrix } from "../run/plan.ts";
 import { writeReport } from "../report/index.ts";
 import { InputError } from "../util/result.ts";
 import { setQuiet } from "../util/log.ts";
+import { applyPolicy, type JudgedRun, type Policy } from "../results/policy.ts";
 import { loadGrammar } from "./grammar.ts";
 import { DEFAULT_EXPLORATION, selectScenarios } from "./selection.ts";
 import { explore, exploreSummary } from "./driver.ts";
@@ -31,7 +32,7 @@ const int = (flag: string, v: string | undefined, dflt: number, min = 0): number
   return n;
 };
 
-export function registerExplore(program: Command, exitCodeFor: (d: import("../results/schema.ts").RunResults) => number): void {
+export function registerExplore(program: Command, exitCodeFor: (d: JudgedRun) => number): void {
   addMatrixOptions(program.command("explore"))
     .description("run generated COW/GUP scenarios (testcases/explore/grammar.yaml) in the matrix's guests, judge them by the model and across kernels, shrink failures to C reproducers")
     .option("--depth <K>", `every scenario of 1..K ops (default ${DEFAULT_EXPLORATION.depth}; 4 is the issue's exhaustive depth)`)
@@ -60,6 +61,7 @@ export function registerExplore(program: Command, exitCodeFor: (d: import("../re
       const jobs = planned.map((j) => ({ ...j, testcases: [], explore: { scenarios, budgetS } }));
       const guests = opts.guests === undefined ? undefined : int("--guests", opts.guests, 1, 1);
       const outDir = resolve(opts.out);
+      const policy: Policy = { knownIssues: manifest.known_issues, knownReports: manifest.known_reports };
       if (opts.json) setQuiet(true);
       process.stderr.write(`explore: ${scenarios.length} scenarios per job (depth ${depth}${random ? `, ${random} random from seed ${seed}` : ""}), ${budgetS} s budget, ${jobs.length} job(s)\n`);
       const x = await explore({
@@ -67,19 +69,18 @@ export function registerExplore(program: Command, exitCodeFor: (d: import("../re
         jobs,
         grammar,
         accel: opts.accel,
-        knownIssues: manifest.known_issues,
-        knownReports: manifest.known_reports,
+        policy,
         command: `cowlab ${process.argv.slice(2).join(" ")}`,
         shrink: opts.shrink,
         shrinkKnown: !!opts.shrinkKnown,
         ...(guests ? { guestConcurrency: guests } : {}),
         onJobDone: async (d) => {
-          await writeReport(d, outDir);
+          await writeReport(applyPolicy(d, policy), outDir);
         },
       });
-      const report = await writeReport(x.data, outDir);
+      const report = await writeReport(x.judged, outDir);
       if (opts.json) process.stdout.write(JSON.stringify(x.data, null, 2) + "\n");
       else process.stderr.write(`${exploreSummary(x)}\nresults: ${outDir}/results.json\nreport:  ${report}\n`);
-      process.exitCode = exitCodeFor(x.data);
+      process.exitCode = exitCodeFor(x.judged);
     });
 }

@@ -3,11 +3,11 @@
 // shrunk in further guest rounds and written out as a standalone C reproducer.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import type { KnownIssue, KnownReport } from "../config/testcases.ts";
 import type { AccelChoice } from "../qemu/accel.ts";
 import { runJobs } from "../run/runner.ts";
 import { jobId, type JobSpec } from "../run/plan.ts";
-import type { CaseResult, MinimizedScenario, RunResults } from "../results/schema.ts";
+import type { MinimizedScenario, RunResults } from "../results/schema.ts";
+import { applyPolicy, type JudgedCase, type JudgedRun, type Policy } from "../results/policy.ts";
 import type { Grammar } from "./grammar.ts";
 import { parseScenario } from "./scenario.ts";
 import { predict } from "./model.ts";
@@ -24,8 +24,8 @@ export interface ExploreRunOptions {
   jobs: JobSpec[];
   grammar: Grammar;
   accel: AccelChoice;
-  knownIssues: KnownIssue[];
-  knownReports: KnownReport[];
+  /** the manifest's known issues and reports: which failures are news (and so shrunk) */
+  policy: Policy;
   command: string;
   guestConcurrency?: number;
   shrink: boolean;
@@ -39,7 +39,10 @@ export interface ExploreRunOptions {
 export type Minimized = MinimizedScenario;
 
 export interface ExploreOutcome {
+  /** the facts, as written to results.json */
   data: RunResults;
+  /** the same, read under the policy */
+  judged: JudgedRun;
   analysis: ExploreAnalysis;
   minimized: Minimized[];
 }
@@ -53,7 +56,7 @@ function executor(o: ExploreRunOptions, specs: Map<string, JobSpec>): Execute {
   return async (work) => {
     round++;
     const jobs = [...work].map(([id, lines]) => ({ ...specs.get(id)!, testcases: [], explore: { scenarios: lines, budgetS: roundBudget(lines.length) } }));
-    const data = await runJobs({ outDir: join(o.outDir, "shrink", `round-${round}`), jobs, accel: o.accel, knownIssues: [], knownReports: o.knownReports, command: `${o.command} (shrink round ${round})`, ...(o.guestConcurrency ? { guestConcurrency: o.guestConcurrency } : {}) });
+    const data = await runJobs({ outDir: join(o.outDir, "shrink", `round-${round}`), jobs, accel: o.accel, command: `${o.command} (shrink round ${round})`, ...(o.guestConcurrency ? { guestConcurrency: o.guestConcurrency } : {}) });
     const seen = new Map<string, Map<string, Observations>>();
     for (const r of exploreRows(data.results)) {
       const m = seen.get(r.job) ?? new Map<string, Observations>();
@@ -69,7 +72,7 @@ function executor(o: ExploreRunOptions, specs: Map<string, JobSpec>): Execute {
  * and writes), first come — lines that break the same promise with the same ingredients are
  * one bug more often than not; fork versus migrate are two.
  */
-function failureTargets(rows: CaseResult[], g: Grammar, known: boolean): ShrinkTarget[] {
+function failureTargets(rows: JudgedCase[], g: Grammar, known: boolean): ShrinkTarget[] {
   const groups = new Map<string, ShrinkTarget>();
   for (const r of rows.filter((x) => x.status === "fail" && (known || !x.expected))) {
     const invs = invariantsOf(r);
@@ -92,7 +95,7 @@ function failureTargets(rows: CaseResult[], g: Grammar, known: boolean): ShrinkT
 }
 
 /** Divergences where the model passes every run: only the comparison across kernels sees them. */
-function divergenceTargets(a: ExploreAnalysis, rows: CaseResult[]): ShrinkTarget[] {
+function divergenceTargets(a: ExploreAnalysis, rows: JudgedCase[]): ShrinkTarget[] {
   const out: ShrinkTarget[] = [];
   for (const d of a.divergent) {
     if (!d.modelSilent) continue;
@@ -124,14 +127,13 @@ export async function explore(o: ExploreRunOptions): Promise<ExploreOutcome> {
     outDir: o.outDir,
     jobs: o.jobs,
     accel: o.accel,
-    knownIssues: o.knownIssues,
-    knownReports: o.knownReports,
     command: o.command,
     ...(o.guestConcurrency ? { guestConcurrency: o.guestConcurrency } : {}),
     ...(o.onJobDone ? { onJobDone: o.onJobDone } : {}),
   });
-  const rows = exploreRows(data.results);
-  const analysis = analyse(data.results);
+  const judged = applyPolicy(data, o.policy);
+  const rows = exploreRows(judged.results);
+  const analysis = analyse(judged.results);
   const minimized: Minimized[] = [];
   if (o.shrink) {
     const targets = [...failureTargets(rows, o.grammar, !!o.shrinkKnown), ...divergenceTargets(analysis, rows)].slice(0, o.maxTargets ?? 24);
@@ -156,9 +158,10 @@ export async function explore(o: ExploreRunOptions): Promise<ExploreOutcome> {
   // recomputed from the rows whenever they are read, so it is not stored.
   if (o.shrink) {
     data.explore = { minimized };
+    judged.explore = { minimized };
     await writeFileAtomic(join(o.outDir, "results.json"), JSON.stringify(data, null, 2));
   }
-  return { data, analysis, minimized };
+  return { data, judged, analysis, minimized };
 }
 
 /** The summary `cowlab explore` prints: scenarios run, failures per invariant, divergences, reproducers. */

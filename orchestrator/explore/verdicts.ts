@@ -1,6 +1,7 @@
 // A guest's explore block → one result row per scenario (family `explore`, the scenario line
 // as the case id), judged by the model. The raw observations go into the row as well, so the
 // differential judgement and the shrinker read facts, not verdicts.
+import type { AttemptRow } from "../results/attempts.ts";
 import type { Grammar } from "./grammar.ts";
 import { parseScenario } from "./scenario.ts";
 import { predict } from "./model.ts";
@@ -72,8 +73,8 @@ export function exploreResults(
   spec: ExploreSpec,
   block: ExploreBlock | undefined,
   g: Grammar,
-): CaseResult[] {
-  const row = (kase: string, status: Status, reason: string, observations?: string[]): CaseResult => ({
+): AttemptRow[] {
+  const row = (kase: string, status: Status, reason: string, observations?: string[]): AttemptRow => ({
     ...base, testcase: EXPLORE.testcase, case: kase, family: EXPLORE.family, status, duration_ms: null, reason, ...(observations ? { observations } : {}),
   });
   if (!block) return [row("*", "error", "the explorer did not run (no explore block on the console)")];
@@ -85,7 +86,7 @@ export function exploreResults(
     throw e;
   }
   const planned = new Set(spec.scenarios);
-  const rows: CaseResult[] = [];
+  const rows: AttemptRow[] = [];
   for (const o of obs.filter((x) => x.complete)) {
     if (!planned.has(o.scenario)) {
       rows.push(row(o.scenario, "error", "the interpreter ran a scenario the host did not plan", observationLines(o)));

@@ -4,7 +4,7 @@ import { isFatalLine } from "./console.ts";
 
 export interface GuestRun {
   /** how the guest ended: QEMU exited by itself, was killed at the timeout, or could not start */
-  ending: "exited" | "timeout" | "spawn-failed" | "stopped-after-oops";
+  ending: "exited" | "timeout" | "no-output" | "spawn-failed" | "stopped-after-oops";
   exitCode: number | undefined;
   console: string;
   /** seconds from QEMU start to the first line of ours (the init's first testcase marker) */
@@ -26,18 +26,34 @@ export interface GuestRequest {
   onLine?: (line: string) => void;
   /** stop the guest this many seconds after a fatal kernel report (default 10) */
   oopsGraceS?: number;
+  /** stop a guest that printed nothing for this many seconds (the silence watchdog) */
+  silenceS?: number;
 }
 
 const FIRST_LINE = "# cowlab-begin";
 
-export async function runGuest({ argv, cwd, consolePath, timeoutS, onLine, oopsGraceS = 10 }: GuestRequest): Promise<GuestRun> {
+export async function runGuest({ argv, cwd, consolePath, timeoutS, onLine, oopsGraceS = 10, silenceS }: GuestRequest): Promise<GuestRun> {
   const out = createWriteStream(consolePath);
   const started = performance.now();
   let bootSeconds: number | undefined;
   let text = "";
   let pending = "";
   const child = execa(argv[0]!, argv.slice(1), { cwd, reject: false, timeout: timeoutS * 1000, killSignal: "SIGKILL", buffer: { stdout: false, stderr: true }, stdin: "ignore" });
+  // A hung guest often prints nothing at all: rather than wait out the whole timeout, stop
+  // it once it has been silent for longer than anything in it may legitimately be.
+  let silent = false;
+  let silenceTimer: NodeJS.Timeout | undefined;
+  const armSilence = (): void => {
+    if (silenceS === undefined) return;
+    clearTimeout(silenceTimer);
+    silenceTimer = setTimeout(() => {
+      silent = true;
+      child.kill("SIGKILL");
+    }, silenceS * 1000);
+  };
+  armSilence();
   child.stdout?.on("data", (d: Buffer) => {
+    armSilence();
     const s = d.toString().replace(/\r/g, "");
     out.write(s);
     text += s;
@@ -59,8 +75,9 @@ export async function runGuest({ argv, cwd, consolePath, timeoutS, onLine, oopsG
   let stoppedAfterOops = false;
   const r = await child;
   if (oopsTimer) clearTimeout(oopsTimer);
+  clearTimeout(silenceTimer);
   await new Promise<void>((res) => out.end(res));
   const seconds = (performance.now() - started) / 1000;
-  const ending = stoppedAfterOops ? "stopped-after-oops" : r.timedOut ? "timeout" : r.failed && r.exitCode === undefined && !r.signal ? "spawn-failed" : "exited";
+  const ending = stoppedAfterOops ? "stopped-after-oops" : silent ? "no-output" : r.timedOut ? "timeout" : r.failed && r.exitCode === undefined && !r.signal ? "spawn-failed" : "exited";
   return { ending, exitCode: r.exitCode, console: text, bootSeconds, seconds, stderr: String(r.stderr ?? "") };
 }

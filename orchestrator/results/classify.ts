@@ -1,11 +1,11 @@
 // From a guest's console to verdicts. The rule that matters most: `fail` only when a
 // reproducer reported the kernel misbehaving; `crash` when the kernel itself reported a
 // fault; `timeout` when a bound ran out; `error` when the lab or a harness step broke.
-import type { KnownReport, Testcase } from "../config/testcases.ts";
-import { inRange } from "./versions.ts";
+import type { Testcase } from "../config/testcases.ts";
 import { findKernelReports, consoleTail, excerpt, type KernelReport } from "../qemu/console.ts";
 import { parseGuestOutput, type KtapResult, type TestcaseBlock } from "./ktap.ts";
-import type { CaseResult, Status } from "./schema.ts";
+import type { Status } from "./schema.ts";
+import type { AttemptRow } from "./attempts.ts";
 import type { GuestRun } from "../qemu/guest.ts";
 
 export interface JobIdentity {
@@ -18,16 +18,14 @@ export interface JobIdentity {
 export interface ConsoleReport {
   title: string;
   line: number;
-  /** why this report is known harmless on this kernel, if it is */
-  known?: string;
 }
 
 export interface Classified {
   /** wall time and exit code of each testcase program, from the init's markers */
   testcases: { id: string; ms: number | null; rc: number | null }[];
-  /** every kernel report on the console, known ones included */
+  /** every kernel report on the console (known-harmless ones are told apart when results are read) */
   reports: ConsoleReport[];
-  results: CaseResult[];
+  results: AttemptRow[];
   release: string | undefined;
   setup: Record<string, string>;
   /** the guest as a whole: did it crash or time out (job status) */
@@ -45,6 +43,7 @@ function judgeGuest(
   lines: string[],
 ): Pick<Classified, "guestStatus" | "guestReason"> {
   if (run.ending === "timeout") return { guestStatus: "timeout", guestReason: `guest timed out; console tail:\n${consoleTail(lines)}` };
+  if (run.ending === "no-output") return { guestStatus: "timeout", guestReason: `guest hung: no console output for too long (silence watchdog); console tail:\n${consoleTail(lines)}` };
   const qemuError = { guestStatus: "qemu-error" as const, guestReason: `QEMU ended (exit ${run.exitCode ?? "?"}) before the guest finished; console tail:\n${consoleTail(lines)}` };
   if (run.ending === "spawn-failed") return qemuError;
   if (reports.length) return { guestStatus: "crash", guestReason: reports[0]!.title };
@@ -65,21 +64,16 @@ export function classifyGuest(
   id: JobIdentity,
   testcases: Testcase[],
   run: Pick<GuestRun, "console" | "ending" | "exitCode">,
-  knownReports: KnownReport[] = [],
   /** the cases the host planned per testcase; a finished program that ran others is an error */
   planned?: Record<string, string[]>,
 ): Classified {
   const out = parseGuestOutput(run.console);
   const release = out.setup.uname;
-  const all: ConsoleReport[] = findKernelReports(out.lines).map((r) => {
-    const k = knownReports.find((kr) => r.title.includes(kr.title) && inRange(release ?? id.kernel, kr.kernels) && (!kr.arches || kr.arches.includes(id.arch)));
-    return k ? { ...r, known: k.reason } : r;
-  });
-  // Known-harmless reports are kept for the report but judge nothing.
-  const reports = all.filter((r) => !r.known);
+  // Facts only: every report counts here; a known-harmless one is excused when results are read.
+  const reports = findKernelReports(out.lines);
   const base = { ...id, kernel: release ?? id.kernel };
-  const results: CaseResult[] = [];
-  const mk = (t: Testcase, name: string, status: Status, reason: string, duration: number | null): CaseResult => ({
+  const results: AttemptRow[] = [];
+  const mk = (t: Testcase, name: string, status: Status, reason: string, duration: number | null): AttemptRow => ({
     ...base,
     testcase: t.id,
     case: name,
@@ -109,7 +103,7 @@ export function classifyGuest(
       results.push(mk(t, "*", why.s, why.r, null));
       continue;
     }
-    results.push(...classifyBlock(t, block, out.lines, reports, guestStatus, mk, crashReason));
+    results.push(...classifyBlock(t, block, out.lines, reports, guestStatus, guestReason, mk, crashReason));
     const drift = planned?.[t.id] && caseDrift(planned[t.id]!, block);
     if (drift) results.push(mk(t, "*", "error", drift, null));
   }
@@ -118,7 +112,7 @@ export function classifyGuest(
     const b = out.blocks.find((x) => x.id === bid);
     return b && { lines: out.lines.slice(b.beginLine + 1, b.endLine ?? out.lines.length), ended: b.endLine !== undefined, rc: b.rc, ms: b.ms };
   };
-  return { results, release, setup: out.setup, guestStatus, guestReason, reports: all, testcases: timings, blockLines };
+  return { results, release, setup: out.setup, guestStatus, guestReason, reports, testcases: timings, blockLines };
 }
 
 /**
@@ -143,22 +137,21 @@ function classifyBlock(
   lines: string[],
   reports: KernelReport[],
   guestStatus: Classified["guestStatus"],
-  mk: (t: Testcase, name: string, status: Status, reason: string, duration: number | null) => CaseResult,
+  guestReason: string,
+  mk: (t: Testcase, name: string, status: Status, reason: string, duration: number | null) => AttemptRow,
   crashReason: (r: KernelReport) => string,
-): CaseResult[] {
+): AttemptRow[] {
   const end = block.endLine ?? lines.length;
   const inBlock = reports.filter((r) => r.line > block.beginLine && r.line < end);
-  const results: CaseResult[] = [];
+  const results: AttemptRow[] = [];
   let prevLine = block.beginLine;
   for (const r of block.results) {
-    let { status, reason } = caseStatus(r);
-    // A kernel report printed while this case ran makes it a crash, whatever it printed.
+    const own = caseStatus(r);
+    // A kernel report printed while this case ran makes it a crash, whatever it printed; what
+    // it printed is kept (`own`) so that a report known to be harmless can give it back.
     const rep = inBlock.find((k) => k.line > prevLine && k.line < r.line);
-    if (rep) {
-      status = "crash";
-      reason = `${crashReason(rep)}${reason ? `\n(case reported: ${reason})` : ""}`;
-    }
-    results.push(mk(t, r.name, status, reason, r.durationMs ?? null));
+    const row = mk(t, r.name, own.status, own.reason, r.durationMs ?? null);
+    results.push(rep ? { ...row, status: "crash", reason: `${crashReason(rep)}${own.reason ? `\n(case reported: ${own.reason})` : ""}`, report: rep.title, own: own.status } : row);
     prevLine = r.line;
   }
   const missing = block.plan === undefined ? undefined : block.plan - block.results.length;
@@ -174,7 +167,7 @@ function classifyBlock(
     reason = crashReason(late);
   } else if (block.endLine === undefined) {
     status = guestStatus === "timeout" ? "timeout" : "error";
-    reason = guestStatus === "timeout" ? `guest timed out in ${t.id} after ${got}` : `guest output ended in ${t.id} after ${got}`;
+    reason = guestStatus === "timeout" ? `${guestReason.startsWith("guest hung") ? "guest hung with no output" : "guest timed out"} in ${t.id} after ${got}` : `guest output ended in ${t.id} after ${got}`;
   } else if (block.rc === 137) {
     status = "timeout";
     reason = `${t.id} exceeded its ${t.timeout_s} s bound after ${got}`;
@@ -183,8 +176,16 @@ function classifyBlock(
     reason = `no KTAP plan from ${t.id} (exit ${block.rc})`;
   } else {
     status = "error";
-    reason = `${t.id} exited ${block.rc} after ${got}`;
+    reason = `${t.id} ${exitText(block.rc)} after ${got}`;
   }
   results.push(mk(t, "*", status, reason, null));
   return results;
+}
+
+const SIGNALS: Record<number, string> = { 4: "SIGILL", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 11: "SIGSEGV", 13: "SIGPIPE", 15: "SIGTERM" };
+
+/** The shell's exit status, in words: 139 is a program killed by SIGSEGV, not "exit 139". */
+export function exitText(rc: number | undefined): string {
+  if (rc !== undefined && rc > 128 && rc < 160) return `was killed by ${SIGNALS[rc - 128] ?? `signal ${rc - 128}`} (exit ${rc})`;
+  return `exited ${rc ?? "?"}`;
 }

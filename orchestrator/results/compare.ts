@@ -1,6 +1,6 @@
 // What a series changed: each variant's verdicts against the base variant of the same
 // kernel and arch, sorted into regressions, fixes and other changes (SQUAD-style).
-import type { CaseResult, Status } from "./schema.ts";
+import type { CaseResult, Verdict } from "./schema.ts";
 
 export type ChangeKind = "regression" | "fix" | "changed";
 
@@ -10,16 +10,17 @@ export interface VerdictChange {
   variant: string;
   testcase: string;
   case: string;
-  base: Status;
-  now: Status;
+  base: Verdict;
+  now: Verdict;
   kind: ChangeKind;
   reason: string;
 }
 
-const BAD: Status[] = ["fail", "crash", "timeout"];
+const BAD: Verdict[] = ["fail", "crash", "timeout"];
 
 export function compareToBase(results: CaseResult[]): VerdictChange[] {
   const spec = (r: CaseResult): string => r.job.split("/")[0]!;
+  // The case's stable identity with the variant left out: the same case of the base variant.
   const key = (r: CaseResult): string => [spec(r), r.arch, r.testcase, r.case].join("\u0000");
   const base = new Map(results.filter((r) => r.variant === "base").map((r) => [key(r), r]));
   const changes: VerdictChange[] = [];

@@ -15,12 +15,3 @@ export function knownIssueFor(r: Pick<CaseResult, "testcase" | "case" | "kernel"
       (!k.variants || k.variants.includes(r.variant)),
   );
 }
-
-/** Mark failures a known issue predicts; passes and skips are left alone. */
-export function annotateKnown(results: CaseResult[], issues: KnownIssue[]): CaseResult[] {
-  return results.map((r) => {
-    if (r.status !== "fail") return r;
-    const k = knownIssueFor(r, issues);
-    return k ? { ...r, expected: { reason: k.reason, ...(k.fixed_in ? { fixed_in: k.fixed_in } : {}) } } : r;
-  });
-}

@@ -19,7 +19,7 @@ export function mergeResults(parts: { file: string; data: RunResults }[], comman
   const order = (job: string): string => job;
   const minimized = parts.flatMap((p) => p.data.explore?.minimized ?? []);
   return {
-    schema_version: 1,
+    schema_version: 2,
     run: {
       id: `merged-${runs.map((r) => r.id).sort()[0]}`,
       started_at: started,
@@ -28,6 +28,8 @@ export function mergeResults(parts: { file: string; data: RunResults }[], comman
       seconds: finished ? Math.round((Date.parse(finished) - Date.parse(started)) / 100) / 10 : null,
       command,
       shard: `merged from ${runs.map((r) => r.shard ?? "unsharded").join(", ")}`,
+      repeat: Math.max(...runs.map((r) => r.repeat)),
+      retry_failed: Math.max(...runs.map((r) => r.retry_failed)),
       host: runs[0]!.host,
     },
     kernels: parts.flatMap((p) => p.data.kernels).sort((a, b) => order(a.job).localeCompare(order(b.job))),

@@ -7,6 +7,22 @@ export const STATUSES = ["pass", "fail", "skip", "error", "timeout", "crash"] as
 export const Status = z.enum(STATUSES);
 export type Status = z.infer<typeof Status>;
 
+/** A case's verdict over its attempts: an attempt's status, or `flaky` when some attempts passed and others did not. */
+export const VERDICTS = [...STATUSES, "flaky"] as const;
+export const Verdict = z.enum(VERDICTS);
+export type Verdict = z.infer<typeof Verdict>;
+
+/** One run of one case in one guest: facts only (no known-issue policy). */
+export const Attempt = z.strictObject({
+  status: Status,
+  duration_ms: z.number().nullable(),
+  reason: z.string(),
+  guest: z.number().int().min(1).describe("the job's guest that ran it: 1 = kernels[].boot, n > 1 = kernels[].reruns[n-2]"),
+  report: z.string().optional().describe("title of the kernel report printed while the case ran, which made the attempt a crash"),
+  own: Status.optional().describe("with report: what the program itself reported (a known-harmless report gives this status back at read time)"),
+});
+export type Attempt = z.infer<typeof Attempt>;
+
 export const CaseResult = z.strictObject({
   job: z.string().describe("kernel spec / variant / arch of the guest that ran the case"),
   kernel: z.string().describe("release from the guest's uname -r (the build's release if the guest never answered)"),
@@ -15,19 +31,35 @@ export const CaseResult = z.strictObject({
   testcase: z.string(),
   case: z.string(),
   family: z.string(),
-  status: Status,
-  duration_ms: z.number().nullable(),
-  reason: z.string(),
-  expected: z
-    .strictObject({ reason: z.string(), fixed_in: z.string().optional() })
-    .optional()
-    .describe("set when a known issue in testcases/manifest.yaml predicts this failure"),
+  status: Verdict.describe("the attempts' common status; flaky when some passed and some did not; else the worst"),
+  duration_ms: z.number().nullable().describe("median over the attempts that have one"),
+  reason: z.string().describe("the first attempt's reason that has the verdict's status (flaky: the first failing attempt's)"),
+  attempts: z.array(Attempt).min(1).describe("every attempt in the order they ran (--repeat, --retry-failed)"),
   observations: z
     .array(z.string())
     .optional()
-    .describe("family explore: what the guest interpreter printed for the scenario (STEP TOKEN OUTCOME, skip, kernel lines)"),
+    .describe("family explore: what the guest interpreter printed for the scenario (STEP TOKEN OUTCOME, skip, kernel lines), first attempt"),
 });
 export type CaseResult = z.infer<typeof CaseResult>;
+
+export const Boot = z.strictObject({
+  accel: z.enum(["kvm", "tcg"]),
+  seconds: z.number().nullable().describe("QEMU start to the first testcase marker"),
+  guest_seconds: z.number().describe("QEMU start to QEMU exit"),
+  ending: z.enum(["exited", "timeout", "no-output", "spawn-failed", "stopped-after-oops"]).describe("no-output: the silence watchdog stopped a guest that printed nothing for too long"),
+  exit_code: z.number().nullable(),
+  console: z.string().describe("console log, relative to the run folder"),
+  qemu_cmdline: z.string(),
+  rerun: z.string().describe("one line that reruns this guest by hand from the run folder"),
+  setup: z.record(z.string(), z.string()).describe("what the guest init reported it set up"),
+  testcases: z
+    .array(z.strictObject({ id: z.string(), ms: z.number().nullable(), rc: z.number().nullable() }))
+    .describe("wall time (guest clock) and exit code of each testcase program"),
+  reports: z
+    .array(z.strictObject({ title: z.string(), line: z.number() }))
+    .describe("kernel reports (oops headers) found on the console, titles normalized; manifest known_reports are applied when results are read"),
+});
+export type Boot = z.infer<typeof Boot>;
 
 export const JOB_STATUSES = ["ok", "source-error", "patch-error", "build-error", "guest-error", "qemu-error", "crash", "timeout", "skipped"] as const;
 
@@ -52,25 +84,10 @@ export const KernelEntry = z.strictObject({
       image: z.string(),
     })
     .nullable(),
-  boot: z
-    .strictObject({
-      accel: z.enum(["kvm", "tcg"]),
-      seconds: z.number().nullable().describe("QEMU start to the first testcase marker"),
-      guest_seconds: z.number().describe("QEMU start to QEMU exit"),
-      ending: z.enum(["exited", "timeout", "spawn-failed", "stopped-after-oops"]),
-      exit_code: z.number().nullable(),
-      console: z.string().describe("console log, relative to the run folder"),
-      qemu_cmdline: z.string(),
-      rerun: z.string().describe("one line that reruns this guest by hand from the run folder"),
-      setup: z.record(z.string(), z.string()).describe("what the guest init reported it set up"),
-      testcases: z
-        .array(z.strictObject({ id: z.string(), ms: z.number().nullable(), rc: z.number().nullable() }))
-        .describe("wall time (guest clock) and exit code of each testcase program"),
-      reports: z
-        .array(z.strictObject({ title: z.string(), line: z.number(), known: z.string().optional() }))
-        .describe("kernel reports (oops headers) found on the console; `known` when manifest known_reports excuses one"),
-    })
-    .nullable(),
+  boot: Boot.nullable().describe("the job's first guest"),
+  reruns: z
+    .array(Boot.extend({ purpose: z.enum(["repeat", "retry"]) }))
+    .describe("further guests of the same kernel and initramfs (--repeat), or of only the failed cases (--retry-failed)"),
   seconds: z.number().describe("wall time of the whole job"),
 });
 export type KernelEntry = z.infer<typeof KernelEntry>;
@@ -83,6 +100,8 @@ export const RunInfo = z.strictObject({
   seconds: z.number().nullable(),
   command: z.string(),
   shard: z.string().nullable(),
+  repeat: z.number().int().min(1).describe("guests per job (--repeat)"),
+  retry_failed: z.number().int().min(0).describe("fresh guests allowed per job for the cases that did not pass (--retry-failed)"),
   host: z.strictObject({
     hostname: z.string(),
     cores: z.number(),
@@ -132,7 +151,7 @@ export const MinimizedScenario = z.strictObject({
 export type MinimizedScenario = z.infer<typeof MinimizedScenario>;
 
 export const RunResults = z.strictObject({
-  schema_version: z.literal(1),
+  schema_version: z.literal(2).describe("2: per-case attempts, policy applied at read time (version 1 files are migrated when read)"),
   run: RunInfo,
   kernels: z.array(KernelEntry),
   results: z.array(CaseResult),

@@ -26,7 +26,7 @@ export class ResultsStore {
     readonly path: string,
     run: RunInfo,
   ) {
-    this.data = { schema_version: 1, run, kernels: [], results: [] };
+    this.data = { schema_version: 2, run, kernels: [], results: [] };
   }
 
   addJob(entry: KernelEntry, results: CaseResult[]): Promise<void> {

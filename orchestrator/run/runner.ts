@@ -3,7 +3,6 @@
 import { cpus, totalmem } from "node:os";
 import PQueue from "p-queue";
 import { loadMachine } from "../config/machines.ts";
-import type { KnownIssue, KnownReport } from "../config/testcases.ts";
 import { variantSource, type SourceFailure } from "./variant.ts";
 import type { SourceTree } from "../sources/index.ts";
 import { ResultsStore, hostFacts } from "../results/store.ts";
@@ -12,6 +11,7 @@ import { cachePath } from "../util/paths.ts";
 import { readJson, writeFileAtomic } from "../util/fsx.ts";
 import type { AccelChoice } from "../qemu/accel.ts";
 import { progress, startProgress, stopProgress } from "../util/log.ts";
+import { killDescendants } from "../util/descendants.ts";
 import type { Result } from "../util/result.ts";
 import { bootJob, prepareJob, failedJob, type JobContext, type JobOutcome } from "./job.ts";
 import { jobId, type JobSpec } from "./plan.ts";
@@ -20,9 +20,13 @@ export interface RunOptions {
   outDir: string;
   jobs: JobSpec[];
   accel: AccelChoice;
-  knownIssues: KnownIssue[];
-  knownReports: KnownReport[];
   command: string;
+  /** guests per job (--repeat) */
+  repeat?: number;
+  /** fresh guests for the cases that did not pass (--retry-failed) */
+  retryFailed?: number;
+  /** appended to every guest's kernel command line (--kernel-args) */
+  kernelArgs?: string[];
   shard?: string;
   guestConcurrency?: number;
   onJobDone?: (data: RunResults) => Promise<void>;
@@ -53,6 +57,8 @@ export async function runJobs(opts: RunOptions): Promise<RunResults> {
     seconds: null,
     command: opts.command,
     shard: opts.shard ?? null,
+    repeat: opts.repeat ?? 1,
+    retry_failed: opts.retryFailed ?? 0,
     host: await hostFacts(),
   });
   await store.flush();
@@ -77,8 +83,9 @@ export async function runJobs(opts: RunOptions): Promise<RunResults> {
     const ctx: JobContext = {
       runDir: opts.outDir,
       accel: opts.accel,
-      knownIssues: opts.knownIssues,
-      knownReports: opts.knownReports,
+      ...(opts.repeat ? { repeat: opts.repeat } : {}),
+      ...(opts.retryFailed ? { retryFailed: opts.retryFailed } : {}),
+      ...(opts.kernelArgs?.length ? { kernelArgs: opts.kernelArgs } : {}),
       source,
       progress: (stage, detail = "") => progress(id, stage, detail),
     };
@@ -101,10 +108,12 @@ export async function runJobs(opts: RunOptions): Promise<RunResults> {
   };
 
   // Interrupted: what finished is already in results.json; write the report of it too
-  // (marked incomplete) before leaving. execa kills the builds and guests still running.
+  // (marked incomplete) before leaving, and leave no build or guest running: the whole process
+  // tree goes (make's compilers are grandchildren that killing make alone would orphan).
   const onSignal = (signal: NodeJS.Signals): void => {
     void (async () => {
-      process.stderr.write(`\ncowlab: ${signal}: writing the partial results of ${store.data.kernels.length} finished job(s)\n`);
+      process.stderr.write(`\ncowlab: ${signal}: stopping builds and guests, writing the partial results of ${store.data.kernels.length} finished job(s)\n`);
+      await killDescendants();
       await store.flush();
       await opts.onJobDone?.(store.data);
       process.exit(130);
