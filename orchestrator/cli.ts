@@ -12,7 +12,7 @@ import { applyPolicy, isRegression, type JudgedRun, type Policy } from "./result
 import { loadManifest, MANIFEST_FILE } from "./config/testcases.ts";
 import { listCache, pruneCache, parseSize, humanBytes } from "./cache/index.ts";
 import { exists, writeFileAtomic } from "./util/fsx.ts";
-import { cp } from "node:fs/promises";
+import { cp, stat } from "node:fs/promises";
 import { InputError, LabFailure } from "./util/result.ts";
 import { setQuiet } from "./util/log.ts";
 import { registerBisect } from "./bisect/cli.ts";
@@ -79,7 +79,7 @@ const program = new Command("cowlab")
 
 addMatrixOptions(program.command("run"))
   .description("build, boot and test the matrix (kernels/matrix.yaml, narrowed by filters); writes results.json and index.html into --out")
-  .option("-t, --tests <glob>", "testcase ids to run (glob); default: the matrix's")
+  .option("-t, --tests <glob>", "testcase ids to run (comma-separated globs); default: the matrix's")
   .option("-c, --case <globs...>", "cases to run: globs over case names, or testcase/case (cowlab run --list shows them)")
   .option("--shard <I/N>", "run only shard I of N (deterministic, balanced); join shards with `cowlab merge`")
   .option("-o, --out <dir>", "run folder", "reports/latest")
@@ -118,6 +118,7 @@ addMatrixOptions(program.command("run"))
     const retryFailed = intOption("--retry-failed", opts.retryFailed, 0, 0);
     const policy: Policy = { knownIssues: manifest.known_issues, knownReports: manifest.known_reports };
     const outDir = resolve(opts.out);
+    if ((await stat(outDir).catch(() => undefined))?.isDirectory() === false) throw new InputError("--out", `${opts.out} exists and is not a folder`);
     if (opts.json) setQuiet(true);
     const data = await runJobs({
       outDir,

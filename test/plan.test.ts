@@ -31,7 +31,7 @@ describe("the matrix", () => {
   });
 
   it("rejects filters that match nothing, naming the flag", async () => {
-    await expect(planMatrix(await loadMatrix(), await loadManifest(), { tests: "nope*" })).rejects.toThrow(/--tests: 'nope\*' matches no testcase/);
+    await expect(planMatrix(await loadMatrix(), await loadManifest(), { tests: "nope*" })).rejects.toThrow(/--tests: 'nope\*' matches no testcase in the manifest/);
     await expect(planMatrix(await loadMatrix(), await loadManifest(), { variants: ["nope"] })).rejects.toThrow(/--variant: unknown variant nope/);
   });
 

@@ -152,7 +152,9 @@ interface GuestAttempt {
  * testcase at its own bound, so a guest quiet for longer than the longest bound plus a margin
  * has hung (the kernel, or a program that starved the init) and is stopped early.
  */
-export const silenceBound = (testcases: Pick<Testcase, "timeout_s">[]): number => Math.max(30, ...testcases.map((t) => t.timeout_s)) + 30;
+export const silenceBound = (testcases: Pick<Testcase, "timeout_s">[], explore: boolean): number =>
+  // an explorer line prints its block when it ends: set-up and a few 5 s step bounds
+  Math.max(5, explore ? 60 : 0, ...testcases.map((t) => t.timeout_s)) + 30;
 
 async function runAttempt(p: Prepared, ctx: JobContext, plan: GuestPlan): Promise<GuestAttempt> {
   const { spec, machine, build } = p;
@@ -169,7 +171,7 @@ async function runAttempt(p: Prepared, ctx: JobContext, plan: GuestPlan): Promis
   const argv = qemuArgv(machine, { kernel: relative(dir, kernel), initrd: relative(dir, initrd) }, accel, ctx.kernelArgs ?? []);
   // The explorer's budget is guest time on top of the testcases' (a bound the init enforces).
   const timeout = (accel === "kvm" ? Math.ceil(machine.qemu.timeout_s / 10) : machine.qemu.timeout_s) + (plan.explore?.budgetS ?? 0);
-  const silence = silenceBound(plan.testcases);
+  const silence = silenceBound(plan.testcases, !!plan.explore);
   const cmdline = shellQuote(argv);
   await writeFile(join(dir, "qemu.cmdline"), `${cmdline}\n`);
   const rerun = join(dir, "rerun.sh");

@@ -63,9 +63,9 @@ function withGitTree(kernel: KernelSpec, gitTree: string | undefined): KernelSpe
 }
 
 export async function planMatrix(matrix: Matrix, manifest: Manifest, f: Filters): Promise<JobSpec[]> {
-  const globs = f.tests ? [f.tests] : matrix.testcases;
+  const globs = f.tests ? f.tests.split(",") : matrix.testcases;
   const testcases = manifest.testcases.filter((t) => globs.some((g) => globRe(g).test(t.id)));
-  if (!testcases.length) throw new InputError("--tests", `'${globs.join(" ")}' matches no testcase in testcases/manifest.yaml`);
+  if (!testcases.length) throw new InputError("--tests", `'${globs.join(" ")}' matches no testcase in the manifest`);
   const fragments = f.fragments ?? [];
   for (const fr of fragments) {
     if (!(await exists(repoPath("kernels", "fragments", `${fr}.config`)))) throw new InputError("--fragment", `no kernels/fragments/${fr}.config`);
