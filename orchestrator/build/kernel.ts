@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readFile, writeFile, stat } from "node:fs/promises";
+import { appendFile, copyFile, mkdir, readFile, rm, writeFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { cpus } from "node:os";
 import { execa } from "execa";
@@ -6,7 +6,8 @@ import type { MachineProfile } from "../config/machines.ts";
 import type { SourceTree } from "../sources/types.ts";
 import { cachePath, repoPath } from "../util/paths.ts";
 import { contentKey, sha256, sha256File } from "../util/hash.ts";
-import { exists, markUsed, readJson, tail, writeFileAtomic } from "../util/fsx.ts";
+import { exists, markUsed, readJson, summarizeDir, tail, writeFileAtomic, type DirSummary } from "../util/fsx.ts";
+import { diskFullReason, isDiskFull, NEEDS } from "../util/disk.ts";
 import { ok, err, type Result } from "../util/result.ts";
 import { withLock } from "../util/lock.ts";
 import { parseConfig, mergeFragments, droppedOptions, formatDropped } from "./kconfig.ts";
@@ -43,6 +44,8 @@ export interface KernelBuild {
   /** what was built from, so the build can be replayed by hand (and by bench/matrix) */
   source_dir: string;
   fragment_files: string[];
+  /** the UAPI headers as installed: a header deleted or cut short later makes the entry invalid */
+  headers_summary?: DirSummary;
 }
 
 export interface BuildFailure {
@@ -82,20 +85,56 @@ export async function buildKernel(req: BuildRequest): Promise<Result<KernelBuild
   return withLock(dir, () => buildLocked(req, key, dir));
 }
 
+/**
+ * A recorded build with its paths where the entry is now: build.json records absolute
+ * paths, and the cache may have moved since (another COWLAB_CACHE, a copied entry). The
+ * entry is judged by its own files, never by the ones at the recorded place.
+ */
+function relocated(b: KernelBuild, dir: string): KernelBuild {
+  return { ...b, dir, image: join(dir, basename(b.image)), headers: join(dir, "headers"), log: join(dir, "build.log") };
+}
+
 async function buildLocked(req: BuildRequest, key: string, dir: string): Promise<Result<KernelBuild, BuildFailure>> {
   const meta = join(dir, "build.json");
-  const prior = await readJson<KernelBuild>(meta);
+  const recorded = await readJson<KernelBuild>(meta);
+  const prior = recorded && relocated(recorded, dir);
   if (prior && (await verifyBuild(prior))) {
     await markUsed(dir);
     return ok({ ...prior, cached: true });
   }
-
+  const started = Date.now();
   const objDir = req.objDir ?? join(dir, "obj");
+  try {
+    return await buildFresh(req, key, dir, objDir, started);
+  } catch (e) {
+    // Our own writes (the log, the image copy, build.json) on a full disk: a build-error
+    // saying so, not an internal error that takes the run down.
+    if (!isDiskFull(e)) throw e;
+    return err(await diskFullFailure(req, dir, objDir, "the build", (e as Error).message, started));
+  }
+}
+
+/**
+ * A build that ran out of space: the reason names the cache and what a build needs, and the
+ * partial object directory is removed (it would only keep the disk full; without build.json
+ * the entry is never trusted anyway). A bisection's own object directory is left alone.
+ */
+async function diskFullFailure(req: BuildRequest, dir: string, objDir: string, what: string, detail: string, started: number): Promise<BuildFailure> {
+  if (!req.objDir) await rm(objDir, { recursive: true, force: true });
   const log = join(dir, "build.log");
+  return { message: `${what} failed: ${await diskFullReason(NEEDS.kernelBuild)}`, log, logTail: tail(detail.trimEnd(), 40), seconds: (Date.now() - started) / 1000 };
+}
+
+async function buildFresh(req: BuildRequest, key: string, dir: string, objDir: string, started: number): Promise<Result<KernelBuild, BuildFailure>> {
+  const meta = join(dir, "build.json");
+  const log = join(dir, "build.log");
+  const headers = join(dir, "headers");
+  // An entry that failed verification: its record and headers go, the object directory stays (make reuses it).
+  await rm(meta, { force: true });
+  await rm(headers, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   await mkdir(objDir, { recursive: true });
   await writeFile(log, "");
-  const started = Date.now();
   const seconds = () => (Date.now() - started) / 1000;
   const toolchain = await compilerVersion(kernelCompiler(req.machine));
   const mk = makeArgs(req.machine, objDir);
@@ -107,17 +146,21 @@ async function buildLocked(req: BuildRequest, key: string, dir: string): Promise
   const env = { CCACHE_DIR: cachePath("ccache") };
 
   const step = async (what: string, cmd: string, args: string[]): Promise<BuildFailure | undefined> => {
-    await writeFile(log, `\n$ ${cmd} ${args.join(" ")}\n`, { flag: "a" });
+    await appendFile(log, `\n$ ${cmd} ${args.join(" ")}\n`);
     const child = execa(cmd, args, { cwd: req.source.dir, reject: false, all: true, env, extendEnv: true, buffer: false });
     let buf = "";
+    // The log is appended in order; a write that fails (a full disk) loses log lines, never the build's verdict.
+    let logged = Promise.resolve();
     child.all?.on("data", (d: Buffer) => {
       const s = d.toString();
       buf = (buf + s).slice(-200_000);
-      void writeFile(log, s, { flag: "a" });
+      logged = logged.then(() => appendFile(log, s)).catch(() => undefined);
       if (req.onLine) for (const l of s.split("\n")) if (l.trim()) req.onLine(l);
     });
     const r = await child;
+    await logged;
     if (r.exitCode === 0) return undefined;
+    if (isDiskFull(buf)) return diskFullFailure(req, dir, objDir, what, buf, started);
     return { message: `${what} failed (exit ${r.exitCode})`, log, logTail: tail(buf.trimEnd(), 40), seconds: seconds() };
   };
 
@@ -136,7 +179,6 @@ async function buildLocked(req: BuildRequest, key: string, dir: string): Promise
   }
 
   const jobs = String(req.jobs ?? defaultJobs());
-  const headers = join(dir, "headers");
   const built =
     (await step("make", "make", [...mk, ...ccache, `-j${jobs}`, req.machine.make_target])) ??
     (await step("make headers_install", "make", [...mk, `INSTALL_HDR_PATH=${headers}`, "headers_install"]));
@@ -147,6 +189,7 @@ async function buildLocked(req: BuildRequest, key: string, dir: string): Promise
   // rebuilt by the next step, and the entry must stay valid after that.
   const image = join(dir, basename(req.machine.image));
   await copyFile(join(objDir, req.machine.image), image);
+  const headersSummary = await summarizeDir(headers);
   const result: KernelBuild = {
     key,
     dir,
@@ -161,16 +204,24 @@ async function buildLocked(req: BuildRequest, key: string, dir: string): Promise
     image_sha256: await sha256File(image),
     source_dir: req.source.dir,
     fragment_files: fragmentFiles,
+    ...(headersSummary ? { headers_summary: headersSummary } : {}),
   };
   await writeFileAtomic(meta, JSON.stringify(result, null, 2));
   return ok(result);
 }
 
-/** A cache entry is trusted only if its image still hashes to what the build recorded. */
-async function verifyBuild(b: KernelBuild): Promise<boolean> {
+/**
+ * A cache entry is trusted only if its image still hashes to what the build recorded and its
+ * UAPI headers are all there (builds recorded before headers_summary: mman.h at least).
+ */
+export async function verifyBuild(b: KernelBuild): Promise<boolean> {
   try {
     if (!(await stat(b.image)).isFile()) return false;
     if (!(await exists(join(b.headers, "include", "linux", "mman.h")))) return false;
+    if (b.headers_summary) {
+      const now = await summarizeDir(b.headers);
+      if (!now || now.files !== b.headers_summary.files || now.bytes !== b.headers_summary.bytes) return false;
+    }
     return (await sha256File(b.image)) === b.image_sha256;
   } catch {
     return false;

@@ -1,4 +1,4 @@
-import { readdir, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readdir, mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { cachePath } from "../util/paths.ts";
@@ -6,13 +6,44 @@ import { sha256FileCached } from "../util/hash.ts";
 import { ensureDir, ensureEntry, exists, FillError, fillFailure, markUsed } from "../util/fsx.ts";
 import { uniqueSuffix } from "../util/unique.ts";
 import { ok, labError, type Result } from "../util/result.ts";
+import { NEEDS } from "../util/disk.ts";
 import type { SourceTree } from "./types.ts";
 
 const debDir = (): string => cachePath("debs");
 
 /**
+ * Is this file a whole .deb? A deb is an ar archive (debian-binary, control, data); its
+ * members' headers give their sizes, so a deb cut short (a full disk, an interrupted copy)
+ * is told from a whole one without unpacking it — `dpkg-deb --info` reads only the control
+ * member at the front and passes a deb whose data is missing.
+ */
+export async function debComplete(path: string): Promise<boolean> {
+  const fh = await open(path, "r").catch(() => undefined);
+  if (!fh) return false;
+  try {
+    const size = (await fh.stat()).size;
+    const magic = Buffer.alloc(8);
+    if ((await fh.read(magic, 0, 8, 0)).bytesRead !== 8 || magic.toString("latin1") !== "!<arch>\n") return false;
+    let at = 8;
+    let members = 0;
+    const header = Buffer.alloc(60);
+    while (at < size) {
+      if ((await fh.read(header, 0, 60, at)).bytesRead !== 60 || header.toString("latin1", 58, 60) !== "`\n") return false;
+      const len = Number(header.toString("latin1", 48, 58).trim());
+      if (!Number.isInteger(len) || len < 0) return false;
+      at += 60 + len + (len % 2);
+      members++;
+    }
+    // a deb has at least debian-binary, control and data; the last member may lack its pad byte
+    return members >= 3 && (at === size || at === size + 1);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
  * The .deb for a package in the cache, downloaded with `apt-get download` if missing.
- * A deb that dpkg-deb cannot read is deleted and fetched again. The download lands in a
+ * A deb cut short, or one dpkg-deb cannot read, is deleted and fetched again. The download lands in a
  * folder of its own and is moved into place whole, under the lock of that package.
  */
 export async function ensureDeb(pkg: string, debArch?: string): Promise<Result<string>> {
@@ -24,7 +55,7 @@ export async function ensureDeb(pkg: string, debArch?: string): Promise<Result<s
   const readable = async (): Promise<string | undefined> => {
     for (const f of (await readdir(dir)).filter(isOurs).sort().reverse()) {
       const path = join(dir, f);
-      if ((await execa("dpkg-deb", ["--info", path], { reject: false })).exitCode === 0) return path;
+      if ((await debComplete(path)) && (await execa("dpkg-deb", ["--info", path], { reject: false })).exitCode === 0) return path;
       await rm(path, { force: true });
       await rm(`${path}.sha256`, { force: true });
     }
@@ -61,6 +92,7 @@ export async function debianSource(pkg: string): Promise<Result<SourceTree>> {
   const digest = await sha256FileCached(deb.value);
   const key = `${pkg}-${digest.slice(0, 12)}`;
   const dir = cachePath("src", key);
+  const need = NEEDS.sourceTree((await stat(deb.value)).size);
   try {
     await ensureDir(dir, () => verifiedTree(dir, key), async (tmp) => {
       await execa("sh", ["-c", 'dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards "./usr/src/linux-source-*.tar.*"', "sh", deb.value, tmp]);
@@ -69,7 +101,7 @@ export async function debianSource(pkg: string): Promise<Result<SourceTree>> {
       await execa("tar", ["-xf", join(tmp, "usr", "src", tarballs[0]!), "-C", tmp, "--strip-components=1"]);
       await rm(join(tmp, "usr", "src"), { recursive: true, force: true }); // the tarball; the tree has a usr/ of its own
       await writeFile(join(tmp, STAMP), `${key}\n`);
-    });
+    }, { need });
   } catch (e) {
     return labError("source", `unpacking ${pkg} failed: ${(e as Error).message.split("\n")[0]}`);
   }
@@ -78,7 +110,10 @@ export async function debianSource(pkg: string): Promise<Result<SourceTree>> {
   return ok({ dir, key, version, label: `${pkg} (${version})` });
 }
 
-/** A tree is trusted only if it finished unpacking under the same key and looks like a kernel. */
+/**
+ * A tree is trusted only if it finished unpacking under the same key and looks like a
+ * kernel (ensureDir also compares its files with the marker written when it was unpacked).
+ */
 async function verifiedTree(dir: string, key: string): Promise<boolean> {
   try {
     const stamp = (await readFile(join(dir, STAMP), "utf8")).trim();

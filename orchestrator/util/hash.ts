@@ -35,6 +35,8 @@ export async function sha256FileCached(path: string): Promise<string> {
     /* no sidecar yet */
   }
   const digest = await sha256File(path);
-  await writeFileAtomic(sidecar, `${tag} ${digest}\n`); // two jobs may hash the same file at once
+  // Two jobs may hash the same file at once; a sidecar that cannot be written (a full disk)
+  // only costs hashing again next time.
+  await writeFileAtomic(sidecar, `${tag} ${digest}\n`).catch(() => undefined);
   return digest;
 }

@@ -38,8 +38,13 @@ async function withDirLock<T>(path: string, fn: () => Promise<T>, onWait?: (hold
   let unreadable = 0;
   for (;;) {
     const tmp = `${dir}.new-${uniqueSuffix()}`;
-    await mkdir(tmp, { recursive: true });
-    await writeFile(join(tmp, "pid"), String(process.pid));
+    try {
+      await mkdir(tmp, { recursive: true });
+      await writeFile(join(tmp, "pid"), String(process.pid));
+    } catch (e) {
+      await rm(tmp, { recursive: true, force: true }); // a full disk: leave no half-made lock behind
+      throw e;
+    }
     try {
       await rename(tmp, dir); // fails while another lock directory (never empty) is there
       break;
