@@ -28,6 +28,7 @@ const CORPUS: { file: string; reports: { title: string; line: number }[]; fatal:
     fatal: ['[    1.432051] Kernel panic - not syncing: VFS: Unable to mount root fs on "" or unknown-block(0,0)'],
   },
   { file: "6.12-x86_64-sigkilled-mid-run.log", reports: [], fatal: [] },
+  { file: "6.12-x86_64-hang-no-output.log", reports: [], fatal: [] },
 ];
 
 let testcases: Testcase[] = [];
@@ -156,6 +157,16 @@ describe("console corpus: verdicts", () => {
     expect(rows(rs.slice(33))).toEqual(["gup-after-fork/*=error", "gup-before-fork/*=error", "swap/*=error", "migration/*=error"]);
     expect(rs[33]!.reason).toBe("guest output ended in gup-after-fork after 33 of 49 results");
     for (const r of rs.slice(34)) expect(r.reason).toMatch(/^not run: QEMU ended \(exit \?\) before the guest finished/);
+  });
+
+  it("a guest that went silent (stopped by the silence watchdog): the case it was in is a timeout, the guest a hang, nothing a fail", () => {
+    const text = read("6.12-x86_64-hang-no-output.log");
+    const hang = { id: "hang", family: "swap" as const, source: "hang.c", timeout_s: 5, checks: "", mechanism: "", requires: { config: [], guest: [] }, references: [] };
+    const c = classifyGuest(id("6.12", "x86_64", "base"), [hang], { console: text, ending: "no-output", exitCode: undefined });
+    expect(c.guestStatus).toBe("timeout");
+    expect(c.guestReason.split("\n")[0]).toBe("guest hung: no console output for too long (silence watchdog); console tail:");
+    expect(rows(c.results as Row[])).toEqual(["hang/*=timeout"]);
+    expect(c.results[0]!.reason).toBe("guest hung with no output in hang after 0 of 1 results");
   });
 });
 
