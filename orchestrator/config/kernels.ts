@@ -1,6 +1,7 @@
 import { readdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { z } from "zod";
-import { loadYaml } from "./yaml.ts";
+import { loadYaml, shown, yamlLocation } from "./yaml.ts";
 import { repoPath } from "../util/paths.ts";
 import { InputError } from "../util/result.ts";
 
@@ -23,13 +24,20 @@ export const KernelSpec = z.strictObject({
 });
 export type KernelSpec = z.infer<typeof KernelSpec>;
 
+/** The kernel specs' folder: kernels/specs/, or $COWLAB_SPECS_DIR (a developer's own specs, the fault tests' broken ones). */
+export const specsDir = (): string => (process.env.COWLAB_SPECS_DIR ? resolve(process.env.COWLAB_SPECS_DIR) : repoPath("kernels", "specs"));
+
 export async function loadKernelSpecs(): Promise<KernelSpec[]> {
-  const dir = repoPath("kernels", "specs");
-  const files = (await readdir(dir)).filter((f) => f.endsWith(".yaml")).sort();
+  const dir = specsDir();
+  const names = await readdir(dir).catch((e: Error) => {
+    throw new InputError(shown(dir), `cannot read the kernel specs: ${e.message}`);
+  });
+  const files = names.filter((f) => f.endsWith(".yaml")).sort();
   const specs: KernelSpec[] = [];
   for (const f of files) {
-    const spec = await loadYaml(`${dir}/${f}`, KernelSpec);
-    if (`${spec.id}.yaml` !== f) throw new InputError(`kernels/specs/${f}`, `id '${spec.id}' must match the file name`);
+    const file = join(dir, f);
+    const spec = await loadYaml(file, KernelSpec);
+    if (`${spec.id}.yaml` !== f) throw new InputError(await yamlLocation(file, ["id"]), `id: '${spec.id}' must match the file name (${f})`);
     specs.push(spec);
   }
   return specs;
@@ -48,6 +56,6 @@ export function debianDefaultSpec(id: string): KernelSpec | undefined {
 export async function loadKernelSpec(id: string): Promise<KernelSpec> {
   const specs = await loadKernelSpecs();
   const spec = specs.find((s) => s.id === id) ?? debianDefaultSpec(id);
-  if (!spec) throw new InputError("kernels/specs", `no kernel '${id}' (known: ${specs.map((s) => s.id).join(", ")}, or X.Y for Debian's linux-source-X.Y)`);
+  if (!spec) throw new InputError(shown(specsDir()), `no kernel '${id}' (known: ${specs.map((s) => s.id).join(", ")}, or X.Y for Debian's linux-source-X.Y)`);
   return spec;
 }

@@ -1,5 +1,7 @@
 import { z } from "zod";
-import { loadYaml } from "./yaml.ts";
+import { loadYaml, yamlLocation } from "./yaml.ts";
+import { readSeries } from "../sources/series.ts";
+import { exists } from "../util/fsx.ts";
 import { repoPath } from "../util/paths.ts";
 import { InputError } from "../util/result.ts";
 import { ARCHES } from "./machines.ts";
@@ -37,12 +39,28 @@ export type Matrix = z.infer<typeof Matrix>;
 
 export const MATRIX_FILE = "kernels/matrix.yaml";
 
+/**
+ * The matrix (default kernels/matrix.yaml; `--matrix FILE` names another). Besides the
+ * schema, every error names the file, line and field: a variant a kernel uses but nobody
+ * defines, a kernel listed twice, a variant's series that is missing or damaged (checked now,
+ * so nothing is fetched or built for a matrix that cannot run).
+ */
 export async function loadMatrix(file = repoPath(MATRIX_FILE)): Promise<Matrix> {
   const m = await loadYaml(file, Matrix);
+  const at = (path: (string | number)[]): Promise<string> => yamlLocation(file, path);
+  const ids = new Set<string>();
   for (const [i, k] of m.kernels.entries()) {
-    for (const v of k.variants) {
-      if (v !== "base" && !(v in m.variants)) throw new InputError(file, `kernels.${i}.variants: unknown variant '${v}' (define it under variants:)`);
+    if (ids.has(k.id)) throw new InputError(await at(["kernels", i, "id"]), `kernels.${i}.id: kernel '${k.id}' is listed twice (give it one entry with several variants)`);
+    ids.add(k.id);
+    for (const [j, v] of k.variants.entries()) {
+      if (v !== "base" && !(v in m.variants)) throw new InputError(await at(["kernels", i, "variants", j]), `kernels.${i}.variants.${j}: unknown variant '${v}' (define it under variants:)`);
     }
+  }
+  for (const [name, v] of Object.entries(m.variants)) {
+    if (!v.series) continue;
+    // Series paths are relative to the repository, as the planner resolves them.
+    if (!(await exists(repoPath(v.series)))) throw new InputError(await at(["variants", name, "series"]), `variants.${name}.series: no patch series at ${v.series}`);
+    await readSeries(repoPath(v.series));
   }
   return m;
 }

@@ -4,6 +4,7 @@ import { loadYaml, yamlLocation } from "./yaml.ts";
 import { globRe } from "../util/glob.ts";
 import { repoPath } from "../util/paths.ts";
 import { InputError } from "../util/result.ts";
+import { ARCHES } from "./machines.ts";
 
 /** The explorer's rows use this testcase id (and family); known issues may name it, with globs over scenario lines. */
 export const EXPLORER_ID = "explore";
@@ -58,6 +59,22 @@ export const Manifest = z.strictObject({
 });
 export type Manifest = z.infer<typeof Manifest>;
 
+/**
+ * What is wrong with a kernel version range, if anything. The grammar is the one
+ * results/versions.ts inRange() reads: alternatives split by "||", each a space-separated
+ * list of terms "[<|<=|>|>=|=]X[.Y[.Z]]" that must all hold ("<5.19", ">=6.2 <6.5", "5.10").
+ */
+export function rangeProblem(range: string): string | undefined {
+  const alternatives = range.split("||").map((a) => a.trim());
+  if (alternatives.some((a) => !a)) return `'${range}' has an empty alternative (write e.g. "<5.19 || >=7.0")`;
+  for (const alt of alternatives) {
+    for (const term of alt.split(/\s+/)) {
+      if (!/^(<=|>=|<|>|=)?\d+(?:\.\d+){0,2}$/.test(term)) return `'${term}' in '${range}' is not a version bound (write e.g. "<5.19", ">=6.2 <6.5" or "5.10")`;
+    }
+  }
+  return undefined;
+}
+
 export const MANIFEST_FILE = (): string => repoPath("testcases", "manifest.yaml");
 
 /**
@@ -75,6 +92,17 @@ export async function loadManifest(file = MANIFEST_FILE()): Promise<Manifest> {
   }
   for (const [i, k] of m.known_issues.entries()) {
     if (!ids.has(k.testcase) && k.testcase !== EXPLORER_ID) throw new InputError(await yamlLocation(file, ["known_issues", i, "testcase"]), `known_issues.${i}.testcase: unknown testcase '${k.testcase}'`);
+  }
+  // A version range or arch that can never match would silently predict nothing (a bad range
+  // used to surface only after every guest had run, as an internal error).
+  for (const list of ["known_issues", "known_reports"] as const) {
+    for (const [i, k] of m[list].entries()) {
+      const bad = rangeProblem(k.kernels);
+      if (bad) throw new InputError(await yamlLocation(file, [list, i, "kernels"]), `${list}.${i}.kernels: ${bad}`);
+      for (const [j, a] of (k.arches ?? []).entries()) {
+        if (!(ARCHES as readonly string[]).includes(a)) throw new InputError(await yamlLocation(file, [list, i, "arches", j]), `${list}.${i}.arches.${j}: unknown arch '${a}' (known: ${ARCHES.join(", ")})`);
+      }
+    }
   }
   const dir = dirname(file);
   return { ...m, testcases: m.testcases.map((t) => ({ ...t, source: resolve(dir, t.source) })) };

@@ -1,13 +1,18 @@
 import { readFile } from "node:fs/promises";
-import { relative } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
 import { LineCounter, parseDocument, isNode } from "yaml";
 import type { z } from "zod";
 import { InputError } from "../util/result.ts";
 import { repoRoot } from "../util/paths.ts";
 
-const shown = (file: string): string => {
-  const rel = relative(process.cwd(), file);
-  return rel.startsWith("..") ? relative(repoRoot, file) || file : rel;
+/** A data file as errors name it: relative to the working directory or the repository, else absolute. */
+export const shown = (file: string): string => {
+  const abs = resolve(file);
+  for (const base of [process.cwd(), repoRoot]) {
+    const rel = relative(base, abs);
+    if (rel && !rel.startsWith("..") && !isAbsolute(rel)) return rel;
+  }
+  return abs;
 };
 
 /**

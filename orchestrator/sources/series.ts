@@ -23,7 +23,11 @@ export interface PatchFailure {
   detail: string;
 }
 
-const MBOX_SEPARATOR = /^From [0-9a-f]{40} Mon Sep 17 00:00:00 2001$/m;
+/**
+ * The line that starts each message of an mbox: `git format-patch` writes
+ * "From <sha> Mon Sep 17 00:00:00 2001", `b4 am` "From git@z Thu Jan  1 00:00:00 1970".
+ */
+const MBOX_SEPARATOR = /^From \S+ (?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]?\d \d\d:\d\d:\d\d \d{4}$/m;
 
 export function subjectOf(text: string, fallback: string): string {
   const m = /^Subject:\s*(.*(?:\n[ \t].*)*)/m.exec(text);
@@ -35,29 +39,92 @@ const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, "-").
 
 /** Split an mbox into patches, named as git format-patch would name them. */
 export function splitMbox(text: string): Patch[] {
+  return splitMboxAt(text).map(({ patch }) => patch);
+}
+
+/** The messages of an mbox with the line each starts on. */
+function splitMboxAt(text: string): { patch: Patch; line: number }[] {
   const starts: number[] = [];
   const re = new RegExp(MBOX_SEPARATOR.source, "gm");
   for (let m = re.exec(text); m; m = re.exec(text)) starts.push(m.index);
   return starts.map((start, i) => {
     const body = text.slice(start, starts[i + 1] ?? text.length);
     const subject = subjectOf(body, `patch ${i + 1}`);
-    return { name: `${String(i + 1).padStart(4, "0")}-${slug(subject)}.patch`, subject, text: body };
+    const line = text.slice(0, start).split("\n").length;
+    return { patch: { name: `${String(i + 1).padStart(4, "0")}-${slug(subject)}.patch`, subject, text: body }, line };
   });
 }
 
-async function fromFiles(dir: string, names: string[], origin: string): Promise<Patch[]> {
+const HUNK = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/;
+
+/**
+ * What is wrong with a patch's diff, if anything, and on which of its lines (1-based): no
+ * diff at all, or a hunk with fewer lines than its header counts (a file cut short).
+ */
+export function diffProblem(text: string): { line: number; what: string } | undefined {
+  const lines = text.split("\n");
+  const hasDiff = lines.some((l, i) => l.startsWith("diff --git ") || (l.startsWith("--- ") && lines[i + 1]?.startsWith("+++ ")));
+  if (!hasDiff) return { line: 1, what: "holds no diff" };
+  for (let i = 0; i < lines.length; i++) {
+    const m = HUNK.exec(lines[i]!);
+    if (!m) continue;
+    const want = [m[1] === undefined ? 1 : Number(m[1]), m[2] === undefined ? 1 : Number(m[2])] as const;
+    let [old, neu] = want;
+    let j = i + 1;
+    for (; old > 0 || neu > 0; j++) {
+      const l = lines[j];
+      // An empty line is a context line whose space a mailer ate, except the one a final newline leaves.
+      const context = l !== undefined && (l.startsWith(" ") || (l === "" && j < lines.length - 1));
+      if (l?.startsWith("\\")) continue;
+      if (context) {
+        old--;
+        neu--;
+      } else if (l?.startsWith("-") && old > 0) old--;
+      else if (l?.startsWith("+") && neu > 0) neu--;
+      else return { line: i + 1, what: `hunk '${m[0]}' ends after ${want[0] - old} of its ${want[0]} old and ${want[1] - neu} of its ${want[1]} new lines (the patch is cut short or damaged)` };
+    }
+    i = j - 1;
+  }
+  return undefined;
+}
+
+/** A cover letter ("[PATCH 0/N]", `git format-patch --cover-letter`): no diff, nothing to apply. */
+const isCoverLetter = (text: string): boolean => /^Subject:.*\b0+\/\d+\]/m.test(text) && !/^diff --git /m.test(text);
+
+/**
+ * Check each patch of a series as read from `file` (a patch's text starts on `line`), leaving
+ * out cover letters. Errors are "FILE:LINE: PATCH: what is wrong", at plan time, so a broken
+ * series stops the command before anything is fetched or built.
+ */
+function checked(items: { patch: Patch; file: string; line: number }[]): Patch[] {
+  const out: Patch[] = [];
+  for (const { patch, file, line } of items) {
+    if (isCoverLetter(patch.text)) continue;
+    const problem = diffProblem(patch.text);
+    if (problem) throw new InputError(`${file}:${line + problem.line - 1}`, `${patch.name}: ${problem.what}`);
+    out.push(patch);
+  }
+  return out;
+}
+
+/** Patch files named by a quilt series (each with the series line naming it) or a directory listing. */
+async function fromFiles(dir: string, names: { name: string; line?: number }[], origin: string): Promise<{ patch: Patch; file: string; line: number }[]> {
   return Promise.all(
-    names.map(async (n) => {
-      const path = join(dir, n);
+    names.map(async ({ name, line }) => {
+      const path = join(dir, name);
       const text = await readFile(path, "utf8").catch(() => {
-        throw new InputError(origin, `lists '${n}', which does not exist`);
+        throw new InputError(line ? `${origin}:${line}` : path, `${name}: the series lists '${name}', which does not exist in ${dir}`);
       });
-      return { name: n, subject: subjectOf(text, n), text };
+      return { patch: { name, subject: subjectOf(text, name), text }, file: path, line: 1 };
     }),
   );
 }
 
-/** Read a series in any of the accepted forms; an unreadable or empty series is an InputError. */
+/**
+ * Read a series in any of the accepted forms. An unreadable, empty or damaged series (a
+ * missing patch, a message or patch without a diff, a hunk cut short) is an InputError naming
+ * the file and line.
+ */
 export async function readSeries(path: string): Promise<Patch[]> {
   const st = await stat(path).catch(() => {
     throw new InputError(path, "no such patch series (expected a directory, a quilt series file or an mbox)");
@@ -70,18 +137,21 @@ export async function readSeries(path: string): Promise<Patch[]> {
     // `b4 am -o DIR` leaves one .mbx (and a .cover) in DIR: the folder stands for that mbox.
     const mboxes = files.filter((f) => /\.(mbx|mbox)$/.test(f));
     if (!names.length && mboxes.length === 1) return readSeries(join(path, mboxes[0]!));
-    patches = await fromFiles(path, names, path);
+    if (!names.length) throw new InputError(path, `the series holds no patches (no *.patch or *.diff, no quilt series file, no single .mbx/.mbox)`);
+    patches = checked(await fromFiles(path, names.map((name) => ({ name })), path));
   } else {
     const text = await readFile(path, "utf8");
-    if (MBOX_SEPARATOR.test(text)) patches = splitMbox(text);
-    else if (basename(path) === "series" || !/^(---|diff --git) /m.test(text)) {
+    if (MBOX_SEPARATOR.test(text)) patches = checked(splitMboxAt(text).map((m) => ({ ...m, file: path })));
+    else if (/\.(mbx|mbox|eml)$/.test(path)) {
+      throw new InputError(`${path}:1`, `not an mbox: no line starting a message ('From <sha> Mon Sep 17 00:00:00 2001' from git format-patch, 'From git@z ...' from b4 am)`);
+    } else if (basename(path) === "series" || !/^(---|diff --git) /m.test(text)) {
       // quilt: one patch per line, '#' comments, optional -pN after the name
       const names = text
         .split("\n")
-        .map((l) => l.replace(/#.*/, "").trim().split(/\s+/)[0] ?? "")
-        .filter(Boolean);
-      patches = await fromFiles(dirname(path), names, path);
-    } else patches = [{ name: basename(path), subject: subjectOf(text, basename(path)), text }];
+        .map((l, i) => ({ name: l.replace(/#.*/, "").trim().split(/\s+/)[0] ?? "", line: i + 1 }))
+        .filter((n) => n.name);
+      patches = checked(await fromFiles(dirname(path), names, path));
+    } else patches = checked([{ patch: { name: basename(path), subject: subjectOf(text, basename(path)), text }, file: path, line: 1 }]);
   }
   if (!patches.length) throw new InputError(path, "the series holds no patches");
   return patches;
