@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # One-time (idempotent) machine set-up for cowlab on Debian bookworm, as root.
-# Installs the host tools, the older and newer Debian suites the kernel sources come from
-# (pinned low so they never upgrade anything), and the npm packages. Kernel sources themselves are fetched
-# by the orchestrator into its cache, never installed system-wide.
+# Installs the host tools (every package `cowlab run`'s preflight in orchestrator/util/tools.ts
+# may name; test/faults-input.test.ts keeps the two lists together), the older and newer Debian
+# suites the kernel sources come from (pinned low so they never upgrade anything), and the npm
+# packages. Kernel sources themselves are fetched by the orchestrator into its cache, never
+# installed system-wide.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   qemu-system-x86 qemu-system-arm qemu-utils
-  gcc make flex bison bc libelf-dev libssl-dev cpio rsync ccache xz-utils patch git
-  gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  gcc binutils libc6-dev make flex bison bc libelf-dev libssl-dev cpio rsync ccache xz-utils patch git
+  gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
   dpkg-dev
   chromium  # the report test opens the HTML report in it (playwright-core drives it)
 )

@@ -5,7 +5,7 @@
 // Sources and debs are small fakes built with the real dpkg-deb, the kernel a fake tree
 // whose Makefile writes an image, so this runs in seconds (test/integration/faults-cache
 // does the same with the real 6.12 deb and build).
-import { describe, expect, it, beforeEach } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, beforeEach } from "vitest";
 import { chmod, copyFile, cp, mkdir, mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +21,13 @@ import { repoPath } from "../orchestrator/util/paths.ts";
 import { loadManifest, type Testcase } from "../orchestrator/config/testcases.ts";
 import type { SourceTree } from "../orchestrator/sources/types.ts";
 
+let top: string; // every folder of this file's tests, removed at the end
+beforeAll(async () => {
+  top = await mkdtemp(join(tmpdir(), "cowlab-faults-cache-"));
+});
+afterAll(async () => {
+  await rm(top, { recursive: true, force: true });
+});
 let root: string;
 let repo: string; // the .debs the stand-in apt-get hands out
 let env: Record<string, string>;
@@ -79,7 +86,7 @@ const imageBuilds = async (calls: string): Promise<number> => (await readFile(ca
 
 describe("fault: a corrupt cache entry is detected and made again", () => {
   beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), "cowlab-faults-cache-"));
+    root = await mkdtemp(join(top, "corrupt-"));
     repo = join(root, "repo");
     await mkdir(repo);
     // A stand-in apt-get first on PATH: `apt-get download PKG[:ARCH]` copies the .deb from
@@ -259,7 +266,7 @@ describe("fault: a corrupt cache entry is detected and made again", () => {
 
 describe("fault: two runs sharing one cache", () => {
   beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), "cowlab-faults-share-"));
+    root = await mkdtemp(join(top, "share-"));
     env = { COWLAB_CACHE: join(root, "cache"), COWLAB_TRACE_FILLS: join(root, "fills") };
     Object.assign(process.env, env);
   });

@@ -6,6 +6,7 @@ import { cachePath } from "../util/paths.ts";
 import { sha256FileCached } from "../util/hash.ts";
 import { ensureDir, ensureEntry, exists, FillError, fillFailure } from "../util/fsx.ts";
 import { ok, labError, type Result } from "../util/result.ts";
+import { onPath } from "../util/tools.ts";
 import { debianSource, kernelVersion } from "./debian.ts";
 import type { SourceTree } from "./types.ts";
 
@@ -19,6 +20,7 @@ export type { SourceTree } from "./types.ts";
 export async function sourceMissing(spec: SourceSpec): Promise<string | undefined> {
   if (spec.kind === "tarball") return (await exists(resolve(spec.path))) ? undefined : `path: no tarball at ${resolve(spec.path)}`;
   if (spec.kind !== "git") return undefined;
+  if (!(await onPath("git"))) return "repo: git is not installed (apt-get install git, or run scripts/setup.sh)";
   const abs = resolve(spec.repo);
   const hint = "clone mainline Linux there, or name a tree with --git-tree DIR";
   if (!(await exists(abs))) return `repo: no git tree at ${abs} (${hint})`;
