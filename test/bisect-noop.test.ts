@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { canonicalC, compareFile, outsideBuild, stripComments, summarize } from "../orchestrator/bisect/noop.ts";
+
+const same = (a: string, b: string) => canonicalC(a) === canonicalC(b);
+
+describe("comment stripper", () => {
+  it("removes /* */ and // comments, each becoming one space", () => {
+    expect(stripComments("a/* x */b // tail\nc")).toBe("a b  \nc");
+    expect(stripComments("int x; /* multi\n line */ int y;")).toBe("int x;   int y;");
+  });
+
+  it("leaves comment markers inside string and character literals alone", () => {
+    const src = `char *u = "http://x/*y*/"; char c = '/'; char d = '"'; s = "a\\"/*b*/";`;
+    expect(stripComments(src)).toBe(src);
+    expect(stripComments(`p("// not a comment"); // comment`)).toBe(`p("// not a comment");  `);
+  });
+
+  it("a // inside /* */ and a /* inside // are part of that comment", () => {
+    expect(stripComments("a /* // */ b")).toBe("a   b");
+    expect(stripComments("a // /* \nb */")).toBe("a  \nb */");
+  });
+
+  it("joins line continuations first, so a // comment ending in a backslash runs on", () => {
+    expect(stripComments("a // x \\\nb\nc")).toBe("a  \nc");
+  });
+
+  it("keeps #if 0 blocks: they are code the preprocessor drops, not comments", () => {
+    const src = "#if 0\nint dead(void);\n#endif\n";
+    expect(stripComments(src)).toBe(src);
+    expect(same(src, "#if 0\nint dead(int);\n#endif\n")).toBe(false);
+  });
+});
+
+describe("canonical C", () => {
+  it("equates sources that differ in comments, indentation, blank lines and line breaks", () => {
+    const a = "static int f(int a)\n{\n\t/* the answer */\n\treturn a + 42; // always\n}\n";
+    const b = "static int f(int a) {\n    return a+42;\n\n}";
+    expect(same(a, b)).toBe(true);
+  });
+
+  it("keeps the token boundaries whitespace made", () => {
+    expect(same("int a;", "inta;")).toBe(false);
+    expect(same("x = a+ ++b;", "x = a++ +b;")).toBe(false);
+    expect(same("x = a - -1;", "x = a--1;")).toBe(false);
+  });
+
+  it("keeps spaces inside literals", () => {
+    expect(same(`s = "a b";`, `s = "a  b";`)).toBe(false);
+    expect(same(`c = ' ';`, `c = '\t';`)).toBe(false);
+  });
+
+  it("keeps what makes a macro function-like, and where a directive ends", () => {
+    expect(same("#define F(x) x", "#define F (x) x")).toBe(false);
+    expect(same("#define F(x)  x", "#  define F(x) /* c */ x")).toBe(true);
+    expect(same("#define A 1\nint x;", "#define A 1 int x;")).toBe(false);
+    expect(same("#define A 1 \\\n + 2", "#define A 1 + 2")).toBe(true);
+  });
+
+  it("a comment between tokens separates them", () => {
+    expect(same("a/**/b", "a b")).toBe(true);
+    expect(same("a/**/b", "ab")).toBe(false);
+  });
+
+  it("takes an include's header name as one token", () => {
+    expect(same("#include <linux/mm.h>", "#include  <linux/mm.h> /* for vma */")).toBe(true);
+    expect(same("#include <linux/mm.h>", "#include <linux/mman.h>")).toBe(false);
+  });
+});
+
+describe("file comparison", () => {
+  it("tells comment-only C changes, files outside the build and real changes apart", () => {
+    expect(compareFile("mm/gup.c", "int a; /* x */", "int a; /* y */")).toBe("comments");
+    expect(compareFile("mm/gup.c", "int a;", "int b;")).toBe("changed");
+    expect(compareFile("mm/Makefile", "# a\nobj-y += gup.o\n", "# b\nobj-y += gup.o\n")).toBe("changed");
+    expect(compareFile("Documentation/mm/gup.rst", "a", "b")).toBe("outside");
+    expect(compareFile("mm/new.c", null, "int a;")).toBe("changed");
+    expect(outsideBuild("MAINTAINERS") && outsideBuild("mm/.gitignore") && !outsideBuild("Makefile")).toBe(true);
+    expect(summarize([["mm/gup.c", "comments"], ["Documentation/x.rst", "outside"]])).toEqual({ same: true, why: "only comments/whitespace in mm/gup.c; files outside the build (Documentation/x.rst)" });
+    expect(summarize([["mm/gup.c", "comments"], ["mm/rmap.c", "changed"]]).same).toBe(false);
+  });
+});
