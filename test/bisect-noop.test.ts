@@ -1,5 +1,10 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
 import { canonicalC, compareFile, outsideBuild, stripComments, summarize } from "../orchestrator/bisect/noop.ts";
+import { seriesTarget, touchedFiles } from "../orchestrator/bisect/targets.ts";
 
 const same = (a: string, b: string) => canonicalC(a) === canonicalC(b);
 
@@ -77,5 +82,40 @@ describe("file comparison", () => {
     expect(outsideBuild("MAINTAINERS") && outsideBuild("mm/.gitignore") && !outsideBuild("Makefile")).toBe(true);
     expect(summarize([["mm/gup.c", "comments"], ["Documentation/x.rst", "outside"]])).toEqual({ same: true, why: "only comments/whitespace in mm/gup.c; files outside the build (Documentation/x.rst)" });
     expect(summarize([["mm/gup.c", "comments"], ["mm/rmap.c", "changed"]]).same).toBe(false);
+  });
+});
+
+describe("series no-op detection", () => {
+  afterEach(() => vi.unstubAllEnvs());
+  const patch = (file: string, before: string, after: string) =>
+    `From: a <a@b>\nSubject: [PATCH] change ${file}\n\n---\ndiff --git a/${file} b/${file}\n--- a/${file}\n+++ b/${file}\n@@ -1,3 +1,3 @@\n int a;\n-${before}\n+${after}\n int c;\n-- \n2.39.5\n`;
+
+  it("reads the touched files from diff headers, not from removed lines that look like them", () => {
+    expect(touchedFiles(patch("mm/gup.c", "x", "y"))).toEqual(["mm/gup.c"]);
+    expect(touchedFiles("--- a/x.c\n+++ b/x.c\n@@ -1 +1 @@\n--- not a header\n+y\n")).toEqual(["x.c"]);
+    expect(touchedFiles("--- /dev/null\n+++ b/new.c\n")).toEqual(["new.c"]);
+  });
+
+  it("compares the positions of a series without touching its working tree", async () => {
+    const root = await mkdtemp(join(tmpdir(), "cowlab-noop-test-"));
+    const base = join(root, "base");
+    await mkdir(join(base, "mm"), { recursive: true });
+    await writeFile(join(base, "mm", "gup.c"), "int a;\nint b; /* one */\nint c;\n");
+    await writeFile(join(base, "Makefile"), "VERSION = 6\n");
+    const series = join(root, "series");
+    await mkdir(series);
+    await writeFile(join(series, "0001-comment.patch"), patch("mm/gup.c", "int b; /* one */", "int b; /* two */"));
+    await writeFile(join(series, "0002-code.patch"), patch("mm/gup.c", "int b; /* two */", "long b; /* two */"));
+    await writeFile(join(series, "0003-reindent.patch"), patch("mm/gup.c", "long b; /* two */", "long   b;"));
+    vi.stubEnv("COWLAB_CACHE", join(root, "cache"));
+    const t = await seriesTarget({ dir: base, key: "test-base", version: "6.0.0", label: "base" }, series, "x86_64");
+    expect(t.n).toBe(3);
+    expect(await t.sameSource(0, 1)).toEqual({ same: true, why: "only comments/whitespace in mm/gup.c" });
+    expect((await t.sameSource(1, 2)).same).toBe(false);
+    expect((await t.sameSource(0, 2)).same).toBe(false);
+    expect(await t.sameSource(3, 2)).toEqual({ same: true, why: "only comments/whitespace in mm/gup.c" });
+    expect((await t.sameSource(1, 3)).same).toBe(false);
+    // the working tree is still the base
+    expect((await execa("cat", [join(root, "cache", "bisect", `${t.workKey}-x86_64`, "tree", "mm", "gup.c")])).stdout).toContain("/* one */");
   });
 });

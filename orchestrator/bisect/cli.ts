@@ -18,6 +18,7 @@ import { loadGrammar } from "../explore/grammar.ts";
 import { parseScenario, printScenario } from "../explore/scenario.ts";
 import { checkWellFormed } from "../explore/wellformed.ts";
 import { EXPLORE } from "../explore/verdicts.ts";
+import { stepKind } from "./steps.ts";
 
 interface BisectCliOptions {
   kernel: string;
@@ -32,12 +33,32 @@ interface BisectCliOptions {
   find: "regression" | "fix";
   out: string;
   json?: boolean;
+  repeat: number;
 }
 
-export function bisectLog(d: NonNullable<RunResults["bisect"]>): string {
-  const lines = d.steps.map((s) => `${String(s.position).padStart(3)} ${s.verdict.padEnd(4)} ${s.label}  ${s.subject}\n      ${s.why}; build ${s.build_seconds ?? "-"} s${s.build_cached ? " (cached)" : ""}, step ${s.seconds} s`);
-  return [`# bisect ${d.kind} ${d.target} (${d.changes} changes) for ${d.test}/${d.cases} on ${d.kernel} ${d.arch}, looking for the first ${d.find === "regression" ? "failure" : "fix"}`, ...lines, `# ${d.culprit ? "first bad" : "no answer"}: ${d.conclusion} (${d.steps.length} steps, ${d.seconds} s)`].join("\n");
+const MARK = { "no-op": "  [no-op: not built]", "same-image": "  [same image: not booted]", tested: "", untested: "" } as const;
+
+/** The bisect log: one entry per step in the order they ran, no-op steps marked. */
+export function bisectLog(d: NonNullable<RunResults["bisect"]>, repeat = 1): string {
+  const lines = d.steps.map((s) => {
+    const build = s.build_seconds === null ? "no build" : `build ${s.build_seconds} s${s.build_cached ? " (cached)" : ""}`;
+    return `${String(s.position).padStart(3)} ${s.verdict.padEnd(4)} ${s.label}  ${s.subject}${MARK[stepKind(s)]}\n      ${s.why}; ${build}, step ${s.seconds} s`;
+  });
+  const kinds = d.steps.map(stepKind);
+  const count = (k: string) => kinds.filter((x) => x === k).length;
+  const summary = [`${d.steps.length} steps`, `${d.steps.filter((s) => s.build_seconds !== null).length} built`, `${count("tested")} booted`, ...(count("no-op") ? [`${count("no-op")} no-op`] : []), ...(count("same-image") ? [`${count("same-image")} same image`] : []), `${d.seconds} s`].join(", ");
+  return [
+    `# bisect ${d.kind} ${d.target} (${d.changes} changes) for ${d.test}/${d.cases} on ${d.kernel} ${d.arch}, looking for the first ${d.find === "regression" ? "failure" : "fix"}${repeat > 1 ? `, ${repeat} guests per step` : ""}`,
+    ...lines,
+    `# ${d.culprit ? `first ${d.find === "regression" ? "bad" : "fixed"}` : "no answer"}: ${d.conclusion} (${summary})`,
+  ].join("\n");
 }
+
+const positiveInt = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InputError("--repeat", `'${v}' is not a whole number of guests (1 or more)`);
+  return n;
+};
 
 export function registerBisect(program: Command): void {
   program
@@ -53,6 +74,7 @@ export function registerBisect(program: Command): void {
     .option("-c, --case <glob>", "cases of the testcase that decide (glob)", "*")
     .addOption(new Option("-a, --arch <arch>", "guest architecture").choices([...ARCHES]).default("x86_64"))
     .addOption(new Option("--find <what>", "regression: first change after which the cases fail; fix: first after which they pass").choices(["regression", "fix"]).default("regression"))
+    .option("--repeat <n>", "guests per step: a step is bad if any shows the failure, good only if all pass (--find fix: the mirror)", positiveInt, 1)
     .option("-o, --out <dir>", "run folder", "reports/bisect")
     .option("--json", "print results.json (with its bisect section) to stdout")
     .action(async (o: BisectCliOptions) => {
@@ -93,13 +115,13 @@ export function registerBisect(program: Command): void {
       if (o.json) setQuiet(true);
       const data = await withLock(cachePath("bisect", `${target.workKey}-${o.arch}`), () =>
         runBisection(target, {
-          kernel, arch: o.arch, manifest, find: o.find, outDir: resolve(o.out), command: `cowlab ${process.argv.slice(2).join(" ")}`,
+          kernel, arch: o.arch, manifest, find: o.find, repeat: o.repeat, outDir: resolve(o.out), command: `cowlab ${process.argv.slice(2).join(" ")}`,
           ...(scenario ? { test: EXPLORE.testcase, cases: scenario, scenario } : { test: o.test!, cases: o.case, ...(selected ? { selected } : {}) }),
         }),
       );
       await markUsed(cachePath("bisect", `${target.workKey}-${o.arch}`));
       if (o.json) process.stdout.write(JSON.stringify(data, null, 2) + "\n");
-      else process.stderr.write(`${bisectLog(data.bisect!)}\nreport: ${resolve(o.out)}/index.html\n`);
+      else process.stderr.write(`${bisectLog(data.bisect!, o.repeat)}\nreport: ${resolve(o.out)}/index.html\n`);
       process.exitCode = data.bisect!.culprit ? 0 : 1;
     });
 }

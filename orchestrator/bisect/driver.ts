@@ -1,22 +1,27 @@
 // Bisection over any ordered list of kernel states (a patch prefix, a git commit): each
 // probe builds the state into one reused object directory (so steps are incremental
-// builds), boots it with only the test under study, and judges the selected cases.
+// builds), boots it with only the test under study (--repeat N: N guests, job.ts), and
+// judges the selected cases over the guests (verdict.ts). Steps whose kernel is the same as
+// a decided step's are neither built (same sources but comments) nor booted (same image):
+// steps.ts.
 import { join } from "node:path";
 import { loadMachine, type Arch } from "../config/machines.ts";
 import type { KernelSpec } from "../config/kernels.ts";
 import type { Manifest } from "../config/testcases.ts";
-import { bootJob, prepareJob, type JobContext } from "../run/job.ts";
+import { bootJob, prepareJob, type JobContext, type Prepared } from "../run/job.ts";
 import type { JobSpec } from "../run/plan.ts";
-import { globRe } from "../util/glob.ts";
 import { ResultsStore, hostFacts } from "../results/store.ts";
-import type { CaseResult, RunResults } from "../results/schema.ts";
+import type { RunResults } from "../results/schema.ts";
 import { applyPolicy, type Policy } from "../results/policy.ts";
 import type { SourceTree } from "../sources/types.ts";
 import { cachePath } from "../util/paths.ts";
 import { progress } from "../util/log.ts";
-import { ok, type Result } from "../util/result.ts";
+import { err, ok, type Result } from "../util/result.ts";
 import { writeReport } from "../report/index.ts";
-import { bisectPositions, type Verdict } from "./search.ts";
+import { bisectPositions } from "./search.ts";
+import type { SourceComparison } from "./noop.ts";
+import { StepRunner } from "./steps.ts";
+import { attemptOf } from "./verdict.ts";
 
 export interface BisectTarget {
   kind: "series" | "git";
@@ -28,6 +33,8 @@ export interface BisectTarget {
   describe: (position: number) => { label: string; subject: string };
   /** put the working tree into the state of `position` and name it */
   checkout: (position: number) => Promise<Result<SourceTree, string>>;
+  /** do two positions build the same kernel, judged from their sources (the tree stays put)? */
+  sameSource: (a: number, b: number) => Promise<SourceComparison>;
   /** a key for the reused object directory */
   workKey: string;
 }
@@ -45,24 +52,37 @@ export interface BisectOptions {
   command: string;
   /** bisect on one explorer scenario line instead of a testcase (test is then "explore") */
   scenario?: string;
+  /** guests per step (--repeat; default 1): bad if any fails, good only if all pass (verdict.ts) */
+  repeat?: number;
 }
 
 /** Guest seconds a bisection step gives its one scenario: ample, the interpreter bounds each step itself. */
 const SCENARIO_BUDGET_S = 120;
 
-/** A step's verdict from its results: "bad" is what we look for (a failure, or with --find fix a pass). */
-export function judge(results: CaseResult[], cases: string, find: "regression" | "fix"): { verdict: Verdict; why: string } {
-  const picked = results.filter((r) => globRe(cases).test(r.case) || r.case === "*");
-  const failing = picked.filter((r) => r.status === "fail" || r.status === "crash");
-  const passing = picked.filter((r) => r.status === "pass");
-  if (failing.length) {
-    const why = `${failing.length} failing: ${failing.map((r) => `${r.case} (${r.status})`).join(", ")}`;
-    return { verdict: find === "regression" ? "bad" : "good", why };
+/**
+ * The build identity bisection kernels get, so that a kernel built twice from the same
+ * sources is the same image byte for byte and its sha256 can stand for the kernel (the
+ * image-level no-op check). Otherwise UTS_VERSION carries a build counter and the time, and
+ * the built-in initramfs the build time. The build inherits the environment (build/kernel.ts).
+ */
+export const REPRODUCIBLE_BUILD_ENV: Record<string, string> = {
+  KBUILD_BUILD_TIMESTAMP: "Thu Jan  1 00:00:00 UTC 1970",
+  KBUILD_BUILD_VERSION: "1",
+  KBUILD_BUILD_USER: "cowlab",
+  KBUILD_BUILD_HOST: "bisect",
+};
+
+async function withReproducibleBuilds<T>(f: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(REPRODUCIBLE_BUILD_ENV).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, REPRODUCIBLE_BUILD_ENV);
+  try {
+    return await f();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
-  if (picked.some((r) => r.status === "error" || r.status === "timeout") || !passing.length) {
-    return { verdict: "skip", why: `untestable: ${picked.map((r) => `${r.case}=${r.status}`).join(", ") || "no matching case"}` };
-  }
-  return { verdict: find === "regression" ? "good" : "bad", why: `${passing.length} passing` };
 }
 
 export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<RunResults> {
@@ -74,6 +94,7 @@ export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<R
     : { testcases: [testcase!], ...(o.selected ? { cases: { [testcase!.id]: o.selected } } : {}) };
   const machine = await loadMachine(o.arch);
   const policy: Policy = { knownIssues: [], knownReports: o.manifest.known_reports };
+  const repeat = o.repeat ?? 1;
   const started = new Date();
   const store = new ResultsStore(join(o.outDir, "results.json"), {
     id: `bisect-${started.toISOString().replace(/[:.]/g, "-")}`,
@@ -83,49 +104,66 @@ export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<R
     seconds: null,
     command: o.command,
     shard: null,
-    repeat: 1,
+    repeat,
     retry_failed: 0,
     host: await hostFacts(),
   });
-  const steps: NonNullable<RunResults["bisect"]>["steps"] = [];
   const objDir = cachePath("bisect", `${t.workKey}-${o.arch}`, "obj");
 
-  const probe = async (position: number): Promise<Verdict> => {
-    const t0 = performance.now();
-    const { label, subject } = t.describe(position);
-    const job = `bisect ${position}/${t.n}`;
-    progress(job, "checkout", `${label} ${subject}`);
-    const tree = await t.checkout(position);
-    const record = (verdict: Verdict, why: string, build?: { seconds: number; cached: boolean }, boot?: number | null) => {
-      steps.push({ position, label, subject, verdict, why, build_seconds: build?.seconds ?? null, build_cached: build?.cached ?? null, boot_seconds: boot ?? null, seconds: Math.round((performance.now() - t0) / 100) / 10 });
-      progress(job, "verdict", `${verdict}: ${why}`);
-      return verdict;
-    };
-    if (!tree.ok) return record("skip", tree.error);
-    const spec: JobSpec = { kernel: o.kernel, variant: { name: `step-${String(position).padStart(2, "0")}`, fragments: [] }, arch: o.arch, ...probeWork };
-    const ctx: JobContext = {
-      runDir: o.outDir,
-      accel: "auto",
-      source: async () => ok(tree.value),
-      progress: (stage, detail = "") => progress(job, stage, detail),
-      objDir,
-    };
-    const prepared = await prepareJob(spec, machine, ctx, t0);
-    if (!prepared.ok) {
-      await store.addJob(prepared.error.entry, prepared.error.results);
-      return record("skip", `${prepared.error.entry.status}: ${prepared.error.entry.reason.split("\n")[0]}`);
-    }
-    const b = prepared.value.build;
-    const outcome = await bootJob(prepared.value, ctx, t0);
-    await store.addJob({ ...outcome.entry, source: `${tree.value.label}` }, outcome.results);
-    // Known-harmless kernel reports are excused when results are read, here as in reports.
-    const { verdict, why } = judge(applyPolicy({ ...store.data, results: outcome.results }, policy).results, o.cases, o.find);
-    return record(verdict, why, { seconds: b.seconds, cached: b.cached }, outcome.entry.boot?.seconds);
-  };
+  // The kernel the last step built, ready to boot.
+  let current: { position: number; tree: SourceTree; prepared: Prepared } | undefined;
+  const ctxFor = (position: number, tree: SourceTree): JobContext => ({
+    runDir: o.outDir,
+    accel: "auto",
+    repeat,
+    source: async () => ok(tree),
+    progress: (stage, detail = "") => progress(`bisect ${position}/${t.n}`, stage, detail),
+    objDir,
+  });
+  const specFor = (position: number): JobSpec => ({ kernel: o.kernel, variant: { name: `step-${String(position).padStart(2, "0")}`, fragments: [] }, arch: o.arch, ...probeWork });
+
+  const runner = new StepRunner(
+    {
+      n: t.n,
+      describe: t.describe,
+      sameSource: t.sameSource,
+      build: async (position) => {
+        const t0 = performance.now();
+        const { label, subject } = t.describe(position);
+        progress(`bisect ${position}/${t.n}`, "checkout", `${label} ${subject}`);
+        const tree = await t.checkout(position);
+        if (!tree.ok) return err(tree.error);
+        const prepared = await prepareJob(specFor(position), machine, ctxFor(position, tree.value), t0);
+        if (!prepared.ok) {
+          await store.addJob(prepared.error.entry, prepared.error.results);
+          return err(`${prepared.error.entry.status}: ${prepared.error.entry.reason.split("\n")[0]}`);
+        }
+        current = { position, tree: tree.value, prepared: prepared.value };
+        const b = prepared.value.build;
+        return ok({ image_sha256: b.image_sha256, seconds: b.seconds, cached: b.cached });
+      },
+      boot: async (position) => {
+        if (current?.position !== position) throw new Error(`bisect: position ${position} was not built before its boot`);
+        const t0 = performance.now();
+        // One job, `repeat` guests of the same kernel and initramfs; each case keeps its attempts.
+        const outcome = await bootJob(current.prepared, ctxFor(position, current.tree), t0);
+        await store.addJob({ ...outcome.entry, source: current.tree.label }, outcome.results);
+        // Known-harmless kernel reports are excused when results are read, here as in reports.
+        const judged = applyPolicy({ ...store.data, results: outcome.results }, policy).results;
+        return {
+          attempts: Array.from({ length: repeat }, (_, i) => attemptOf(judged, i + 1, o.cases)),
+          bootSeconds: outcome.entry.boot?.seconds ?? null,
+        };
+      },
+      progress: (position, stage, detail) => progress(`bisect ${position}/${t.n}`, stage, detail),
+    },
+    { find: o.find, repeat },
+  );
 
   const t0 = performance.now();
-  const outcome = await bisectPositions(t.n, probe);
+  const outcome = await withReproducibleBuilds(() => bisectPositions(t.n, runner.probe));
   const culprit = outcome.culprit === undefined ? null : { position: outcome.culprit, ...t.describe(outcome.culprit) };
+  const flake = runner.flake();
   store.data.bisect = {
     kind: t.kind,
     target: t.target,
@@ -136,8 +174,8 @@ export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<R
     find: o.find,
     changes: t.n,
     culprit,
-    conclusion: culprit ? `${culprit.label}: ${culprit.subject}` : outcome.conclusion,
-    steps,
+    conclusion: (culprit ? `${culprit.label}: ${culprit.subject}` : outcome.conclusion) + (flake ? ` (${flake})` : ""),
+    steps: runner.steps,
     seconds: Math.round((performance.now() - t0) / 100) / 10,
   };
   await store.finish();

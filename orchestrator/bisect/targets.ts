@@ -1,8 +1,10 @@
 // The two things cowlab bisects: the prefixes of a patch series on a base kernel, and the
 // commits between two revisions of a local git tree. Each keeps one working tree that moves
-// from state to state by touching only the files that differ, so builds stay incremental.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
+// from state to state by touching only the files that differ, so builds stay incremental,
+// and each can compare the sources of two states without moving it (no-op detection).
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
 import { execa } from "execa";
 import type { SourceTree } from "../sources/types.ts";
 import { applyPatches, readSeries, seriesKey, type Patch } from "../sources/series.ts";
@@ -12,8 +14,66 @@ import { sha256 } from "../util/hash.ts";
 import { exists } from "../util/fsx.ts";
 import { InputError, ok, err, type Result } from "../util/result.ts";
 import type { BisectTarget } from "./driver.ts";
+import { compareFile, isCSource, outsideBuild, summarize, type FileChange, type SourceComparison } from "./noop.ts";
 
 const STATE = ".cowlab-applied";
+
+/**
+ * Part of every step's source key: bisection builds are reproducible (driver.ts fixes the
+ * KBUILD_BUILD_* identity), so equal images mean equal kernels. The marker keeps them apart
+ * from builds of the same tree made before, which carry a build timestamp.
+ */
+export const REPRODUCIBLE = "kbuild-fixed";
+
+/** The files a patch touches (-p1 paths, both sides of a rename). */
+export function touchedFiles(patchText: string): string[] {
+  const files = new Set<string>();
+  const lines = patchText.split("\n");
+  const strip = (p: string): string | undefined => (p === "/dev/null" ? undefined : p.replace(/^[^/]*\//, "").replace(/\t.*$/, ""));
+  for (let i = 0; i < lines.length; i++) {
+    const git = /^diff --git a\/(\S+) b\/(\S+)$/.exec(lines[i]!);
+    if (git) {
+      files.add(git[1]!).add(git[2]!);
+      continue;
+    }
+    // A `--- ` line counts only as a file header, that is followed by its `+++ ` line.
+    if (lines[i]!.startsWith("--- ") && lines[i + 1]?.startsWith("+++ ")) {
+      for (const f of [strip(lines[i]!.slice(4)), strip(lines[i + 1]!.slice(4))]) if (f) files.add(f);
+      i++;
+    }
+  }
+  return [...files];
+}
+
+type Snapshot = Map<string, string | null>;
+
+/**
+ * The contents of every file the series touches, at every position: the touched files of the
+ * base copied into a scratch folder, the patches applied there one by one. Positions from a
+ * patch that does not apply on are left out (unknown).
+ */
+async function seriesSnapshots(baseDir: string, patches: Patch[]): Promise<{ snapshots: Snapshot[]; touched: string[][] }> {
+  const touched = patches.map((p) => touchedFiles(p.text));
+  const all = [...new Set(touched.flat())];
+  const scratch = await mkdtemp(join(tmpdir(), "cowlab-noop-"));
+  try {
+    const read = async (f: string) => readFile(join(scratch, f), "utf8").catch(() => null);
+    for (const f of all) {
+      await mkdir(dirname(join(scratch, f)), { recursive: true });
+      await copyFile(join(baseDir, f), join(scratch, f)).catch(() => undefined);
+    }
+    const snapshots: Snapshot[] = [new Map(await Promise.all(all.map(async (f) => [f, await read(f)] as const)))];
+    for (let k = 0; k < patches.length; k++) {
+      if (await applyPatches(scratch, [patches[k]!])) break;
+      const next = new Map(snapshots[k]!);
+      for (const f of touched[k]!) next.set(f, await read(f));
+      snapshots.push(next);
+    }
+    return { snapshots, touched };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
 
 export async function seriesTarget(base: SourceTree, seriesPath: string, arch: string): Promise<BisectTarget> {
   const patches: Patch[] = await readSeries(seriesPath);
@@ -32,11 +92,19 @@ export async function seriesTarget(base: SourceTree, seriesPath: string, arch: s
     return m ? Number(m[1]) : undefined;
   };
   if ((await applied()) === undefined) await reset();
+  const { snapshots, touched } = await seriesSnapshots(base.dir, patches);
   return {
     kind: "series",
     target: resolve(seriesPath),
     n: patches.length,
     workKey,
+    sameSource: async (a, b): Promise<SourceComparison> => {
+      const [lo, hi] = a < b ? [a, b] : [b, a];
+      const [x, y] = [snapshots[lo], snapshots[hi]];
+      if (!x || !y) return { same: false, why: "a patch in between does not apply" };
+      const files = [...new Set(touched.slice(lo, hi).flat())].sort();
+      return summarize(files.map((f): [string, FileChange] => [f, compareFile(f, x.get(f) ?? null, y.get(f) ?? null)]));
+    },
     describe: (k) => (k === 0 ? { label: "base", subject: base.label } : { label: patches[k - 1]!.name, subject: patches[k - 1]!.subject }),
     checkout: async (k): Promise<Result<SourceTree, string>> => {
       let now = await applied();
@@ -50,12 +118,15 @@ export async function seriesTarget(base: SourceTree, seriesPath: string, arch: s
       if (failure) return err(`${failure.message}\n${failure.detail}`);
       await writeFile(join(tree, STATE), `${k}\n`);
       const label = k === 0 ? base.label : `${base.label} + ${patches.slice(0, k).length} of ${basename(resolve(seriesPath))}`;
-      return ok({ dir: tree, key: `${base.key}+${k ? seriesKey(patches.slice(0, k)) : "0"}`, version: base.version, label });
+      return ok({ dir: tree, key: `${base.key}+${k ? seriesKey(patches.slice(0, k)) : "0"}+${REPRODUCIBLE}`, version: base.version, label });
     },
   };
 }
 
 const git = async (cwd: string, args: string[]) => (await execa("git", ["-C", cwd, ...args])).stdout.trim();
+
+/** Beyond this many changed files two commits are not compared for a no-op (they are far apart). */
+const NOOP_MAX_FILES = 200;
 
 export async function gitTarget(repo: string, good: string, bad: string, arch: string): Promise<BisectTarget> {
   const abs = resolve(repo);
@@ -78,17 +149,33 @@ export async function gitTarget(repo: string, good: string, bad: string, arch: s
     await execa("git", ["-C", abs, "worktree", "add", "--detach", "--force", tree, g]);
   }
   const at = (k: number): string => (k === 0 ? g : commits[k - 1]!);
+  const show = async (rev: string, path: string): Promise<string | null> => {
+    const r = await execa("git", ["-C", abs, "show", `${rev}:${path}`], { reject: false, stripFinalNewline: false });
+    return r.exitCode === 0 ? r.stdout : null;
+  };
   return {
     kind: "git",
     target: abs,
     n: commits.length,
     workKey,
+    sameSource: async (a, b): Promise<SourceComparison> => {
+      const names = (await git(abs, ["diff", "--name-only", "--no-renames", at(a), at(b)])).split("\n").filter(Boolean);
+      if (names.length > NOOP_MAX_FILES) return { same: false, why: `${names.length} files changed` };
+      const changes: [string, FileChange][] = [];
+      // Cheap verdicts first (a Makefile, a .rs file), then the C files one by one until one changed.
+      for (const f of names.sort((x, y) => Number(isCSource(x)) - Number(isCSource(y)))) {
+        const c = isCSource(f) ? compareFile(f, await show(at(a), f), await show(at(b), f)) : outsideBuild(f) ? "outside" : "changed";
+        changes.push([f, c]);
+        if (c === "changed") break;
+      }
+      return summarize(changes);
+    },
     describe: (k) => ({ label: at(k).slice(0, 12), subject: subjects.get(at(k)) ?? "" }),
     checkout: async (k): Promise<Result<SourceTree, string>> => {
       const r = await execa("git", ["-C", tree, "checkout", "--detach", "--force", "--quiet", at(k)], { reject: false, all: true });
       if (r.exitCode !== 0) return err(`git checkout ${at(k)} failed: ${r.all}`);
       const version = await kernelVersion(tree);
-      return ok({ dir: tree, key: `git-${at(k).slice(0, 12)}`, version, label: `${abs}@${at(k).slice(0, 12)}` });
+      return ok({ dir: tree, key: `git-${at(k).slice(0, 12)}+${REPRODUCIBLE}`, version, label: `${abs}@${at(k).slice(0, 12)}` });
     },
   };
 }
