@@ -1,6 +1,6 @@
 // "How it runs", for one job: source → kernel build → guest (reproducers + initramfs) → QEMU
 // → verdicts. Each stage returns a typed result; a failed stage ends the job as data.
-import { copyFile, mkdir, writeFile, chmod } from "node:fs/promises";
+import { copyFile, mkdir, writeFile, chmod, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { MachineProfile } from "../config/machines.ts";
 import type { Testcase } from "../config/testcases.ts";
@@ -94,6 +94,16 @@ export function failedJob(spec: JobSpec, started: number, status: KernelEntry["s
   return { entry, results: notRun(spec, entry, `${status}: ${reason.split("\n")[0]}`) };
 }
 
+/**
+ * The first compiler error of a failed build: make -j keeps compiling other files after it,
+ * so the log's tail alone often does not show what broke.
+ */
+async function firstCompilerError(log: string | undefined): Promise<string | undefined> {
+  if (!log) return undefined;
+  const text = await readFile(log, "utf8").catch(() => "");
+  return text.split("\n").find((l) => /: (fatal )?error: /.test(l))?.trim();
+}
+
 export async function prepareJob(spec: JobSpec, machine: MachineProfile, ctx: JobContext, started: number): Promise<Result<Prepared, JobOutcome>> {
   ctx.progress("source", spec.kernel.source.kind === "debian" ? spec.kernel.source.package : spec.kernel.source.kind);
   const source = await ctx.source(spec);
@@ -111,7 +121,8 @@ export async function prepareJob(spec: JobSpec, machine: MachineProfile, ctx: Jo
     ...(ctx.objDir ? { objDir: ctx.objDir } : {}),
   });
   if (!build.ok) {
-    return { ok: false, error: failedJob(spec, started, "build-error", [build.error.message, build.error.logTail].filter(Boolean).join("\n"), { ...base, build: null }) };
+    const first = (await firstCompilerError(build.error.log))?.replaceAll(`${source.value.dir}/`, "");
+    return { ok: false, error: failedJob(spec, started, "build-error", [`${build.error.message}${first ? `: ${first}` : ""}`, build.error.logTail].filter(Boolean).join("\n"), { ...base, build: null }) };
   }
   const b = build.value;
   ctx.progress("built", `${b.cached ? "cached" : `${b.seconds}s`} ${b.release}`);

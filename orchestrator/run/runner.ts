@@ -77,6 +77,7 @@ export async function runJobs(opts: RunOptions): Promise<RunResults> {
   const builds = new PQueue({ concurrency: 1 });
   const guests = new PQueue({ concurrency: opts.guestConcurrency ?? defaultGuestConcurrency() });
 
+  let stopping = false; // set by Ctrl-C (below): nothing finishes after it
   const runOne = async (spec: JobSpec): Promise<void> => {
     const t0 = performance.now();
     const id = jobId(spec);
@@ -101,6 +102,8 @@ export async function runJobs(opts: RunOptions): Promise<RunResults> {
       // A bug in the lab must not take the other jobs down with it.
       outcome = failedJob(spec, t0, "qemu-error", `internal error: ${(e as Error).stack ?? e}`);
     }
+    // A job cut short by our own Ctrl-C clean-up is no result: it was not the kernel's doing.
+    if (stopping) return;
     const counts = outcome.results.reduce<Record<string, number>>((a, r) => ((a[r.status] = (a[r.status] ?? 0) + 1), a), {});
     progress(id, "done", `${outcome.entry.status} ${Object.entries(counts).map(([k, v]) => `${k}=${v}`).join(" ")} (${outcome.entry.seconds}s)`);
     await store.addJob(outcome.entry, outcome.results);
@@ -110,7 +113,12 @@ export async function runJobs(opts: RunOptions): Promise<RunResults> {
   // Interrupted: what finished is already in results.json; write the report of it too
   // (marked incomplete) before leaving, and leave no build or guest running: the whole process
   // tree goes (make's compilers are grandchildren that killing make alone would orphan).
-  const onSignal = (signal: NodeJS.Signals): void => {
+  // Listeners stay installed (process.on, not once) until the process exits: execa's cleanup
+  // hook (signal-exit) re-raises a signal that no other listener handles, which would kill us
+  // before the partial results are written. A second Ctrl-C during the clean-up is ignored.
+  function onSignal(signal: NodeJS.Signals): void {
+    if (stopping) return;
+    stopping = true;
     void (async () => {
       process.stderr.write(`\ncowlab: ${signal}: stopping builds and guests, writing the partial results of ${store.data.kernels.length} finished job(s)\n`);
       await killDescendants();
@@ -118,9 +126,9 @@ export async function runJobs(opts: RunOptions): Promise<RunResults> {
       await opts.onJobDone?.(store.data);
       process.exit(130);
     })();
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  }
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   // The work each job did last time gives the ETAs and the order: longest work first
   // (unknown jobs count as longest), so the two queues end together instead of waiting on
   // one slow guest started last.
@@ -128,6 +136,7 @@ export async function runJobs(opts: RunOptions): Promise<RunResults> {
   startProgress(opts.jobs.map(jobId), { ...work });
   const ordered = [...opts.jobs].sort((a, b) => (work[jobId(b)] ?? Infinity) - (work[jobId(a)] ?? Infinity));
   await Promise.all(ordered.map(runOne));
+  if (stopping) await new Promise<never>(() => undefined); // the signal handler exits the process
   await writeWork(work, store.data.kernels);
   stopProgress();
   process.off("SIGINT", onSignal);
