@@ -9,6 +9,7 @@ import { runJobs } from "./run/runner.ts";
 import { readResults, writeReport } from "./report/index.ts";
 import { mergeResults } from "./results/merge.ts";
 import { applyPolicy, isRegression, type JudgedRun, type Policy } from "./results/policy.ts";
+import { caseId, passRate } from "./results/attempts.ts";
 import { loadManifest, MANIFEST_FILE } from "./config/testcases.ts";
 import { listCache, pruneCache, parseSize, humanBytes } from "./cache/index.ts";
 import { exists, writeFileAtomic } from "./util/fsx.ts";
@@ -40,9 +41,16 @@ function summary(data: JudgedRun): string {
     const s = (r.status === "fail" || r.status === "flaky") && r.expected ? `expected-${r.status}` : r.status;
     counts[s] = (counts[s] ?? 0) + 1;
   }
-  return Object.entries(counts)
-    .map(([k, v]) => `${v} ${k}`)
-    .join(", ");
+  // Flaky cases are named with their pass rate: they are not regressions, but nobody should miss them.
+  const flaky = data.results.filter((r) => r.status === "flaky");
+  const named = flaky.slice(0, 10).map((r) => `\n  flaky ${Math.round(passRate(r) * 100)}%: ${caseId(r)}`);
+  return (
+    Object.entries(counts)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(", ") +
+    named.join("") +
+    (flaky.length > 10 ? `\n  ... ${flaky.length - 10} more flaky` : "")
+  );
 }
 
 /** The policy a reading command applies: the manifest's known issues and known reports. */

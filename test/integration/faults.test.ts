@@ -58,7 +58,7 @@ describe("faults, and what the user sees", () => {
     expect(flaky.status).toBe("flaky");
     expect(flaky.attempts.map((a) => `${a.guest}:${a.status}`)).toEqual(["1:fail", "2:pass"]);
     expect(d.kernels[0]!.reruns.map((g) => g.purpose)).toEqual(["retry"]);
-    expect(r.stderr).toMatch(/1 flaky/);
+    expect(r.stderr).toMatch(/1 flaky\n  flaky 50%: 6\.12\/base\/x86_64 flaky\/first-time/);
     expect(r.exitCode).toBe(2); // the segfault is the lab's kind of error; the flake alone is not a regression
   }, 5 * 60_000);
 
