@@ -131,14 +131,15 @@ function byMatrixOrder(a: KernelEntry, b: KernelEntry): number {
 
 export function renderHtml(unsorted: RunResults): string {
   const data = { ...unsorted, kernels: [...unsorted.kernels].sort(byMatrixOrder) };
-  const counts = data.results.reduce<Record<string, number>>((a, r) => ((a[statusLabel(r)] = (a[statusLabel(r)] ?? 0) + 1), a), {});
+  const legendLabel = (r: CaseResult): string => `${r.expected ? "expected " : ""}${r.status}`;
+  const counts = data.results.reduce<Record<string, number>>((a, r) => ((a[legendLabel(r)] = (a[legendLabel(r)] ?? 0) + 1), a), {});
   const run = data.run;
   const h = run.host;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>cowlab run ${esc(run.id)}</title><style>${STYLE}</style></head><body>
 <h1>cowlab: COW/GUP correctness of anonymous memory</h1>
 <p class="meta">run ${esc(run.id)} · ${run.complete ? `complete in ${run.seconds}s` : "<b>incomplete (interrupted or still running)</b>"}${run.shard ? ` · shard ${esc(run.shard)}` : ""} ·
 host ${esc(h.hostname)} (${h.cores} cores, ${h.memory_gib} GiB, QEMU ${esc(h.qemu)}, Node ${esc(h.node)})<br><code>${esc(run.command)}</code></p>
-<p class="legend">${Object.entries(counts).map(([s, n]) => `<span class="${s === "expected fail" ? "fail expected" : s}">${esc(s)}: ${n}</span>`).join(" ")}</p>
+<p class="legend">${Object.entries(counts).map(([s, n]) => `<span class="${s.startsWith("expected ") ? `${s.slice(9)} expected` : s}">${esc(s)}: ${n}</span>`).join(" ")}</p>
 ${bisection(data)}
 <h2 id="kernels">Kernels</h2>${kernelsTable(data.kernels)}
 ${seriesEffect(data)}

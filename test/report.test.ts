@@ -66,3 +66,16 @@ describe("HTML report: exploration", () => {
     expect(html).toContain('<a href="explore/thp__fork__read-child.c">');
   });
 });
+
+describe("HTML report: attempts", () => {
+  const attempts = [
+    { status: "pass" as const, duration_ms: 40, reason: "", guest: 1 },
+    { status: "fail" as const, duration_ms: 90, reason: "pin saw the old data", guest: 2 },
+    { status: "pass" as const, duration_ms: 50, reason: "", guest: 3 },
+  ];
+  const html = renderHtml({ ...data, results: [res("6.12/base/x86_64", "rw-pin-ro-remap-base", "flaky", { attempts, duration_ms: 50, reason: "passed 2 of 3 attempts; attempt 2 (fail): pin saw the old data" })] });
+  it("shows a flaky case with its pass rate, its median duration and the spread, and counts it as flaky", () => {
+    expect(html).toMatch(/<td class="cell flaky" title="passed 2 of 3 attempts[^"]*">flaky 67%<br><small>50 ms \(40–90\)<\/small><\/td>/);
+    expect(html).toContain('<span class="flaky">flaky: 1</span>');
+  });
+});
