@@ -16,7 +16,8 @@ import { buildInitramfs } from "../orchestrator/guest/initramfs.ts";
 import { buildReproducers } from "../orchestrator/guest/reproducers.ts";
 import { buildKernel, type KernelBuild } from "../orchestrator/build/kernel.ts";
 import { loadMachine } from "../orchestrator/config/machines.ts";
-import { ENTRY_MARKER } from "../orchestrator/util/fsx.ts";
+import { ENTRY_MARKER, exists } from "../orchestrator/util/fsx.ts";
+import { applySeries, readSeries } from "../orchestrator/sources/series.ts";
 import { repoPath } from "../orchestrator/util/paths.ts";
 import { loadManifest, type Testcase } from "../orchestrator/config/testcases.ts";
 import type { SourceTree } from "../orchestrator/sources/types.ts";
@@ -132,6 +133,29 @@ describe("fault: a corrupt cache entry is detected and made again", () => {
 
     expect(await aptCalls()).toEqual(["linux-source-9.9"]); // the deb itself was fine all along
     expect((await readdir(join(env.COWLAB_CACHE!, "src"))).filter((n) => !n.endsWith(".lock"))).toEqual([first.value.key]);
+  });
+
+  it("series: a patched tree (a hard-linked copy of its base) is checked too, and making it never touches the base's marker", async () => {
+    await makeSourceDeb();
+    const base = await debianSource("linux-source-9.9");
+    if (!base.ok) throw new Error(base.error.message);
+    const baseMarker = await readFile(join(base.value.dir, ENTRY_MARKER), "utf8");
+    const patch = join(root, "0001-gup.patch");
+    await writeFile(patch, "Subject: [PATCH] mm: gup\n---\ndiff --git a/mm/gup.c b/mm/gup.c\n--- a/mm/gup.c\n+++ b/mm/gup.c\n@@ -1,2 +1,2 @@\n-/* gup */\n+/* pinned */\n /* gup */\n");
+    const apply = async (): Promise<string> => {
+      const r = await applySeries(base.value, await readSeries(patch), "gup");
+      if (!r.ok) throw new Error(`${r.error.message}\n${r.error.detail}`);
+      return r.value.dir;
+    };
+    const patched = await apply();
+    expect(await readFile(join(base.value.dir, ENTRY_MARKER), "utf8")).toBe(baseMarker);
+    expect((await debianSource("linux-source-9.9")).ok).toBe(true);
+    expect((await readFile(env.COWLAB_TRACE_FILLS!, "utf8")).split("\n").filter((l) => l.endsWith(base.value.dir))).toHaveLength(1);
+    await rm(join(patched, "mm", "memory.c"));
+    expect(await apply()).toBe(patched);
+    expect(await exists(join(patched, "mm", "memory.c"))).toBe(true);
+    expect((await readFile(env.COWLAB_TRACE_FILLS!, "utf8")).split("\n").filter((l) => l.endsWith(patched))).toHaveLength(2);
+    expect(await readFile(join(base.value.dir, ENTRY_MARKER), "utf8")).toBe(baseMarker);
   });
 
   it("src: a tree made before entry markers existed is adopted once, then checked like any other", async () => {

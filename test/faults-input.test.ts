@@ -12,6 +12,9 @@ import { repoPath } from "../orchestrator/util/paths.ts";
 import { exists } from "../orchestrator/util/fsx.ts";
 import { missingLine, onPath, runNeeds, type HostNeed } from "../orchestrator/util/tools.ts";
 import { loadKernelSpec } from "../orchestrator/config/kernels.ts";
+import { loadManifest } from "../orchestrator/config/testcases.ts";
+import { loadMatrix } from "../orchestrator/config/matrix.ts";
+import { readSeries } from "../orchestrator/sources/series.ts";
 
 let root: string; // every folder of this file's tests, removed at the end
 beforeAll(async () => {
@@ -254,14 +257,13 @@ describe.concurrent("fault: invalid inputs are one line naming file, line and fi
   });
 });
 
-describe("the series and manifests in the repository pass these checks", () => {
-  it("kernels/series/* and testcases/manifest.yaml", async () => {
-    const { readSeries } = await import("../orchestrator/sources/series.ts");
-    const { loadManifest } = await import("../orchestrator/config/testcases.ts");
+describe("the repository's own inputs pass these checks", () => {
+  it("kernels/series/*, kernels/matrix.yaml and testcases/manifest.yaml", async () => {
     for (const s of await readdir(repoPath("kernels", "series"))) {
       if (s.endsWith(".md")) continue;
       expect((await readSeries(repoPath("kernels", "series", s))).length).toBeGreaterThan(0);
     }
     expect((await loadManifest()).testcases.length).toBeGreaterThan(0);
+    expect((await loadMatrix()).kernels.length).toBeGreaterThan(0);
   });
 });

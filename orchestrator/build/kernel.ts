@@ -7,7 +7,7 @@ import type { SourceTree } from "../sources/types.ts";
 import { cachePath, repoPath } from "../util/paths.ts";
 import { contentKey, sha256, sha256File } from "../util/hash.ts";
 import { exists, markUsed, readJson, summarizeDir, tail, writeFileAtomic, type DirSummary } from "../util/fsx.ts";
-import { diskFullReason, isDiskFull, NEEDS } from "../util/disk.ts";
+import { diskFullReason, isDiskFull, nearlyFull, NEEDS } from "../util/disk.ts";
 import { ok, err, type Result } from "../util/result.ts";
 import { withLock } from "../util/lock.ts";
 import { parseConfig, mergeFragments, droppedOptions, formatDropped } from "./kconfig.ts";
@@ -160,7 +160,7 @@ async function buildFresh(req: BuildRequest, key: string, dir: string, objDir: s
     const r = await child;
     await logged;
     if (r.exitCode === 0) return undefined;
-    if (isDiskFull(buf)) return diskFullFailure(req, dir, objDir, what, buf, started);
+    if (isDiskFull(buf) || (await nearlyFull(objDir))) return diskFullFailure(req, dir, objDir, what, buf, started);
     return { message: `${what} failed (exit ${r.exitCode})`, log, logTail: tail(buf.trimEnd(), 40), seconds: seconds() };
   };
 

@@ -5,14 +5,18 @@ import { statfs } from "node:fs/promises";
 import { dirname } from "node:path";
 import { cacheRoot } from "./paths.ts";
 
-const ENOSPC_TEXT = /No space left on device|ENOSPC|Disk quota exceeded|EDQUOT/;
+// What tools print when a write fails for lack of space; tar says only "Wrote only N of M bytes".
+const ENOSPC_TEXT = /No space left on device|ENOSPC|Disk quota exceeded|EDQUOT|Wrote only \d+ of \d+ bytes/;
+
+/** Marks an error that happened while the disk it wrote to was full (see markIfDiskFull). */
+const FULL = Symbol("cowlab.diskFull");
 
 /** Did this error (or a tool's output) come from a full disk? */
 export function isDiskFull(e: unknown): boolean {
   if (typeof e === "string") return ENOSPC_TEXT.test(e);
   if (!e || typeof e !== "object") return false;
-  const o = e as { code?: unknown; message?: unknown; detail?: unknown; stderr?: unknown; all?: unknown; cause?: unknown };
-  if (o.code === "ENOSPC" || o.code === "EDQUOT") return true;
+  const o = e as { code?: unknown; message?: unknown; detail?: unknown; stderr?: unknown; all?: unknown; cause?: unknown; [FULL]?: boolean };
+  if (o[FULL] || o.code === "ENOSPC" || o.code === "EDQUOT") return true;
   for (const t of [o.message, o.detail, o.stderr, o.all]) if (typeof t === "string" && ENOSPC_TEXT.test(t)) return true;
   return o.cause !== undefined && o.cause !== e && isDiskFull(o.cause);
 }
@@ -24,6 +28,24 @@ export async function freeBytes(path: string): Promise<number | undefined> {
     if (st) return st.bavail * st.bsize;
     if (dirname(p) === p) return undefined;
   }
+}
+
+/** Less than this free: a step that failed writing there failed because the disk is full. */
+const NEARLY_FULL = 16 * 2 ** 20;
+
+/** Is the filesystem holding `path` (nearly) out of space right now? */
+export async function nearlyFull(path: string): Promise<boolean> {
+  const free = await freeBytes(path);
+  return free !== undefined && free < NEARLY_FULL;
+}
+
+/**
+ * Call where a step that wrote under `path` failed, before its temporary files are removed:
+ * if the disk is (nearly) full now, the error is marked as a full-disk one, whatever the
+ * tool said about it.
+ */
+export async function markIfDiskFull(e: unknown, path: string): Promise<void> {
+  if (e && typeof e === "object" && !isDiskFull(e) && (await nearlyFull(path))) (e as { [FULL]?: boolean })[FULL] = true;
 }
 
 export const humanSize = (n: number): string => {

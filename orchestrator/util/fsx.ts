@@ -2,7 +2,7 @@ import { mkdir, rename, rm, readFile, writeFile, access, utimes, appendFile } fr
 import { dirname, join } from "node:path";
 import { execa } from "execa";
 import { withLock } from "./lock.ts";
-import { diskFullReason, isDiskFull } from "./disk.ts";
+import { diskFullReason, isDiskFull, markIfDiskFull } from "./disk.ts";
 import { uniqueSuffix } from "./unique.ts";
 import { labError, type Err, type LabError, type LabErrorKind } from "./result.ts";
 
@@ -53,6 +53,7 @@ export async function buildDirAtomic(final: string, fill: (tmp: string) => Promi
     await rm(final, { recursive: true, force: true });
     await rename(tmp, final);
   } catch (e) {
+    await markIfDiskFull(e, tmp); // before the partial files go and free the space again
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
@@ -175,6 +176,9 @@ export const ensureDir = (path: string, valid: () => Promise<boolean>, fill: (tm
         await fill(tmp);
         const summary = await summarizeDir(tmp);
         if (!summary) throw new Error(`cannot list ${tmp}`);
+        // A tree hard-linked from another (cp -al) holds that tree's marker: unlink it first,
+        // or writing would change the other tree's marker through the shared inode.
+        await rm(join(tmp, ENTRY_MARKER), { force: true });
         await writeFile(join(tmp, ENTRY_MARKER), JSON.stringify(summary) + "\n");
       }),
     opts,
