@@ -75,7 +75,9 @@ export async function buildInitramfs(
           await copyFile(ex.interp, join(stage, "explore", "interp"));
           await writeFile(join(stage, "explore", "scenarios.txt"), scenarios);
         }
-        const cpio = await execa("sh", ["-c", "find . | LC_ALL=C sort | cpio -o -H newc --reproducible --quiet"], { cwd: stage, encoding: "buffer", reject: false });
+        // Every mtime to the epoch first: cpio stores them, and the staging folders' own would
+        // make two assemblies of the same inputs differ.
+        const cpio = await execa("sh", ["-c", "find . -exec touch -h -d @0 {} + && find . | LC_ALL=C sort | cpio -o -H newc --reproducible --quiet"], { cwd: stage, encoding: "buffer", reject: false });
         if (cpio.exitCode !== 0) throw new FillError("cpio failed", Buffer.from(cpio.stderr).toString());
         const bytes = Buffer.from(cpio.stdout);
         await writeFileAtomic(`${out}.sha256`, sha256(bytes));
