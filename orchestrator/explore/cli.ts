@@ -7,6 +7,7 @@ import { planMatrix } from "../run/plan.ts";
 import { writeReport } from "../report/index.ts";
 import { InputError } from "../util/result.ts";
 import { setQuiet } from "../util/log.ts";
+import { checkHostTools } from "../util/tools.ts";
 import { applyPolicy, type JudgedRun, type Policy } from "../results/policy.ts";
 import { loadGrammar } from "./grammar.ts";
 import { DEFAULT_EXPLORATION, selectScenarios } from "./selection.ts";
@@ -58,6 +59,7 @@ export function registerExplore(program: Command, exitCodeFor: (d: JudgedRun) =>
         return;
       }
       const planned = await planMatrix(matrix, manifest, matrixFilters(opts));
+      await checkHostTools(planned); // as `cowlab run`: every missing tool named with its package, before any work
       const jobs = planned.map((j) => ({ ...j, testcases: [], explore: { scenarios, budgetS } }));
       const guests = opts.guests === undefined ? undefined : int("--guests", opts.guests, 1, 1);
       const outDir = resolve(opts.out);
