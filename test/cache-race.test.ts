@@ -12,23 +12,13 @@ import { busyboxFor } from "../orchestrator/guest/busybox.ts";
 import { buildInitramfs } from "../orchestrator/guest/initramfs.ts";
 import { withLock } from "../orchestrator/util/lock.ts";
 import { repoPath } from "../orchestrator/util/paths.ts";
+import { makeDeb } from "./fixtures/debs.ts";
 import type { Testcase } from "../orchestrator/config/testcases.ts";
 
 let root: string;
 let debs: string; // where the fake apt-get takes its .debs from
 let env: Record<string, string>;
 
-/** A .deb built with the real dpkg-deb from a folder of files. */
-async function makeDeb(pkg: string, version: string, arch: string, files: Record<string, string | Buffer>, out: string): Promise<void> {
-  const dir = await mkdtemp(join(root, "deb-"));
-  for (const [path, text] of Object.entries(files)) {
-    await mkdir(join(dir, path, ".."), { recursive: true });
-    await writeFile(join(dir, path), text);
-  }
-  await mkdir(join(dir, "DEBIAN"));
-  await writeFile(join(dir, "DEBIAN", "control"), `Package: ${pkg}\nVersion: ${version}\nArchitecture: ${arch}\nMaintainer: t <t@example.org>\nDescription: test\n`);
-  await execa("dpkg-deb", ["--root-owner-group", "-Zgzip", "--build", dir, join(out, `${pkg}_${version}_${arch}.deb`)]);
-}
 
 /** A linux-source deb as Debian ships it: one tarball of the tree under /usr/src. */
 async function makeSourceDeb(): Promise<void> {
@@ -40,7 +30,7 @@ async function makeSourceDeb(): Promise<void> {
   await writeFile(join(tree, "usr", "gen_init_cpio.c"), "/* the tree's own usr/ */\n");
   const tarball = join(root, "linux-source-9.9.tar.xz");
   await execa("tar", ["-cJf", tarball, "-C", join(root, "tree"), "linux-source-9.9"]);
-  await makeDeb("linux-source-9.9", "9.9.1-1", "all", { "usr/src/linux-source-9.9.tar.xz": await readFile(tarball) }, debs);
+  await makeDeb(root, debs, "linux-source-9.9", "9.9.1-1", "all", { "usr/src/linux-source-9.9.tar.xz": await readFile(tarball) });
 }
 
 const fills = async (): Promise<string[]> =>
@@ -100,7 +90,7 @@ describe("cache stages under concurrent first use", () => {
   });
 
   it("debs: two processes download a package once, and a failed download is an error, not a hang", async () => {
-    await makeDeb("busybox-static", "1.35.0-4", "arm64", { "bin/busybox": "#!fake" }, debs);
+    await makeDeb(root, debs, "busybox-static", "1.35.0-4", "arm64", { "bin/busybox": "#!fake" });
     const [a, b] = (await twoProcesses("deb", "busybox-static")) as { ok: boolean }[];
     expect(a!.ok).toBe(false); // no :arch given and the fixture has no _all deb
     expect(b!.ok).toBe(false);
@@ -110,7 +100,7 @@ describe("cache stages under concurrent first use", () => {
   });
 
   it("busybox: one process and two processes unpack it once", async () => {
-    await makeDeb("busybox-static", "1.35.0-4", "arm64", { "bin/busybox": "#!fake" }, debs);
+    await makeDeb(root, debs, "busybox-static", "1.35.0-4", "arm64", { "bin/busybox": "#!fake" });
     const [a, b] = (await twoProcesses("busybox", "arm64")) as { ok: boolean; value: string }[];
     expect(a!.ok && b!.ok).toBe(true);
     expect(a!.value).toBe(b!.value);

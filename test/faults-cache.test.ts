@@ -19,6 +19,7 @@ import { loadMachine } from "../orchestrator/config/machines.ts";
 import { ENTRY_MARKER, exists } from "../orchestrator/util/fsx.ts";
 import { applySeries, readSeries } from "../orchestrator/sources/series.ts";
 import { repoPath } from "../orchestrator/util/paths.ts";
+import { makeDeb } from "./fixtures/debs.ts";
 import { loadManifest, type Testcase } from "../orchestrator/config/testcases.ts";
 import type { SourceTree } from "../orchestrator/sources/types.ts";
 
@@ -33,17 +34,6 @@ let root: string;
 let repo: string; // the .debs the stand-in apt-get hands out
 let env: Record<string, string>;
 
-/** A .deb built with the real dpkg-deb from a folder of files. */
-async function makeDeb(pkg: string, version: string, arch: string, files: Record<string, string | Buffer>): Promise<void> {
-  const dir = await mkdtemp(join(root, "deb-"));
-  for (const [path, text] of Object.entries(files)) {
-    await mkdir(join(dir, path, ".."), { recursive: true });
-    await writeFile(join(dir, path), text);
-  }
-  await mkdir(join(dir, "DEBIAN"));
-  await writeFile(join(dir, "DEBIAN", "control"), `Package: ${pkg}\nVersion: ${version}\nArchitecture: ${arch}\nMaintainer: t <t@example.org>\nDescription: test\n`);
-  await execa("dpkg-deb", ["--root-owner-group", "-Zgzip", "--build", dir, join(repo, `${pkg}_${version}_${arch}.deb`)]);
-}
 
 /** linux-source-9.9 as Debian ships a kernel source: one tarball of the tree under /usr/src. */
 async function makeSourceDeb(): Promise<void> {
@@ -54,7 +44,7 @@ async function makeSourceDeb(): Promise<void> {
   await writeFile(join(tree, "mm", "gup.c"), "/* gup */\n".repeat(100));
   const tarball = join(root, "linux-source-9.9.tar.xz");
   await execa("tar", ["-cJf", tarball, "-C", join(root, "tree"), "linux-source-9.9"]);
-  await makeDeb("linux-source-9.9", "9.9.1-1", "all", { "usr/src/linux-source-9.9.tar.xz": await readFile(tarball) });
+  await makeDeb(root, repo, "linux-source-9.9", "9.9.1-1", "all", { "usr/src/linux-source-9.9.tar.xz": await readFile(tarball) });
 }
 
 const fills = async (part: string): Promise<number> =>
@@ -173,7 +163,7 @@ describe("fault: a corrupt cache entry is detected and made again", () => {
   });
 
   it("debs: a deb cut short is fetched again (dpkg-deb --info alone passes it)", async () => {
-    await makeDeb("busybox-static", "1.35.0-4", "amd64", { "bin/busybox": "#!fake busybox\n".repeat(5000) });
+    await makeDeb(root, repo, "busybox-static", "1.35.0-4", "amd64", { "bin/busybox": "#!fake busybox\n".repeat(5000) });
     const first = await ensureDeb("busybox-static", "amd64");
     if (!first.ok) throw new Error(first.error.message);
     const whole = await readFile(first.value);
@@ -187,7 +177,7 @@ describe("fault: a corrupt cache entry is detected and made again", () => {
   });
 
   it("busybox: a binary cut short or a file deleted inside is unpacked again", async () => {
-    await makeDeb("busybox-static", "1.35.0-4", "amd64", { "bin/busybox": "#!fake busybox\n".repeat(100), "usr/share/doc/busybox-static/copyright": "GPL-2\n" });
+    await makeDeb(root, repo, "busybox-static", "1.35.0-4", "amd64", { "bin/busybox": "#!fake busybox\n".repeat(100), "usr/share/doc/busybox-static/copyright": "GPL-2\n" });
     const first = await busyboxFor("amd64");
     if (!first.ok) throw new Error(first.error.message);
     const bin = first.value;

@@ -80,12 +80,4 @@ export function parseSize(text: string): number {
   return Math.round(Number(m[1]) * 1024 ** " KMGT".indexOf((m[2] || " ").toUpperCase()));
 }
 
-export const humanBytes = (n: number): string => {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
-};
+export { humanSize as humanBytes } from "../util/disk.ts";
