@@ -108,15 +108,35 @@ function seriesEffect(data: RunResults): string {
 ${rows.length ? `<table><tr><th>variant</th><th>arch</th><th>case</th><th>base</th><th>variant</th><th>change</th><th>reason</th></tr>${rows.join("\n")}</table>` : "<p>No verdict changed.</p>"}`;
 }
 
+type BisectStep = NonNullable<RunResults["bisect"]>["steps"][number];
+
+/** How a bisection step got its verdict: its own guests, or another step's verdict (linked) without a build or a boot. */
+function stepDecided(s: BisectStep): string {
+  const from = s.same_as === null ? "" : `, verdict of <a href="#bisect-step-${s.same_as}">${s.same_as}</a>`;
+  switch (s.decided_by) {
+    case "guests":
+      return "guests";
+    case "same-source":
+      return `<i title="${esc(s.noop_files.length ? `only comments/whitespace or outside the build: ${s.noop_files.join(", ")}` : "identical sources")}">no-op: not built</i>${from}`;
+    case "same-image":
+      return `<i title="${esc(s.image_sha256 ? `sha256 ${s.image_sha256}` : "")}">same image: not booted</i>${from}`;
+    case "untested":
+      return "not tested";
+  }
+}
+
 function bisection(data: RunResults): string {
   const b = data.bisect;
   if (!b) return "";
   const rows = b.steps.map(
-    (s) => `<tr><td class="num">${s.position}</td><td class="${s.verdict === "bad" ? "fail" : s.verdict === "good" ? "pass" : "skip"}">${s.verdict}</td><td><code>${esc(s.label)}</code></td><td>${esc(s.subject)}</td><td>${esc(s.why)}</td><td class="num">${s.build_seconds ?? "–"}${s.build_cached ? " (cached)" : ""}</td><td class="num">${s.seconds}</td></tr>`,
+    (s) =>
+      `<tr id="bisect-step-${s.position}"><td class="num">${s.position}</td><td class="${s.verdict === "bad" ? "fail" : s.verdict === "good" ? "pass" : "skip"}">${s.verdict}</td><td><code>${esc(s.label)}</code></td><td>${esc(s.subject)}</td><td>${stepDecided(s)}</td><td>${s.attempts ? `${s.attempts.failing} of ${s.attempts.run} failing` : "–"}</td><td>${esc(s.why)}</td><td class="num">${s.build_seconds ?? "–"}${s.build_cached ? " (cached)" : ""}</td><td class="num">${s.seconds}</td></tr>`,
   );
+  const count = (k: BisectStep["decided_by"]) => b.steps.filter((s) => s.decided_by === k).length;
+  const unbuilt = [...(count("same-source") ? [`${count("same-source")} no-op (not built)`] : []), ...(count("same-image") ? [`${count("same-image")} same image (not booted)`] : [])];
   return `<h2 id="bisect">Bisection</h2><p><b>${b.culprit ? `First ${b.find === "regression" ? "bad" : "fixing"} change: <code>${esc(b.culprit.label)}</code> ${esc(b.culprit.subject)}` : `No answer: ${esc(b.conclusion)}`}</b></p>
-<p class="meta">${esc(b.kind)} ${esc(b.target)} (${b.changes} changes) · ${esc(b.test)} / ${esc(b.cases)} · ${esc(b.kernel)} ${esc(b.arch)} · ${b.steps.length} steps in ${b.seconds} s</p>
-<table><tr><th>position</th><th>verdict</th><th>change</th><th>subject</th><th>why</th><th>build s</th><th>step s</th></tr>${rows.join("\n")}</table>`;
+<p class="meta">${esc(b.kind)} ${esc(b.target)} (${b.changes} changes) · ${esc(b.test)} / ${esc(b.cases)} · ${esc(b.kernel)} ${esc(b.arch)} · ${b.steps.length} steps in ${b.seconds} s${unbuilt.length ? ` · ${unbuilt.join(", ")}` : ""}</p>${b.flake ? `\n<p class="meta">Flaky: ${esc(b.flake.hint)}</p>` : ""}
+<table><tr><th>position</th><th>verdict</th><th>change</th><th>subject</th><th>decided by</th><th>attempts</th><th>why</th><th>build s</th><th>step s</th></tr>${rows.join("\n")}</table>`;
 }
 
 /** Matrix order: kernel version, base before variants, x86_64 before arm64. */

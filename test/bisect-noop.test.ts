@@ -80,7 +80,12 @@ describe("file comparison", () => {
     expect(compareFile("Documentation/mm/gup.rst", "a", "b")).toBe("outside");
     expect(compareFile("mm/new.c", null, "int a;")).toBe("changed");
     expect(outsideBuild("MAINTAINERS") && outsideBuild("mm/.gitignore") && !outsideBuild("Makefile")).toBe(true);
-    expect(summarize([["mm/gup.c", "comments"], ["Documentation/x.rst", "outside"]])).toEqual({ same: true, why: "only comments/whitespace in mm/gup.c; files outside the build (Documentation/x.rst)" });
+    expect(summarize([["mm/gup.c", "comments"], ["Documentation/x.rst", "outside"], ["mm/rmap.c", "same"]])).toEqual({
+      same: true,
+      why: "only comments/whitespace in mm/gup.c; files outside the build (Documentation/x.rst)",
+      files: ["Documentation/x.rst", "mm/gup.c"],
+    });
+    expect(summarize([])).toEqual({ same: true, why: "identical sources", files: [] });
     expect(summarize([["mm/gup.c", "comments"], ["mm/rmap.c", "changed"]]).same).toBe(false);
   });
 });
@@ -110,10 +115,10 @@ describe("series no-op detection", () => {
     vi.stubEnv("COWLAB_CACHE", join(root, "cache"));
     const t = await seriesTarget({ dir: base, key: "test-base", version: "6.0.0", label: "base" }, series, "x86_64");
     expect(t.n).toBe(3);
-    expect(await t.sameSource(0, 1)).toEqual({ same: true, why: "only comments/whitespace in mm/gup.c" });
+    expect(await t.sameSource(0, 1)).toEqual({ same: true, why: "only comments/whitespace in mm/gup.c", files: ["mm/gup.c"] });
     expect((await t.sameSource(1, 2)).same).toBe(false);
     expect((await t.sameSource(0, 2)).same).toBe(false);
-    expect(await t.sameSource(3, 2)).toEqual({ same: true, why: "only comments/whitespace in mm/gup.c" });
+    expect(await t.sameSource(3, 2)).toEqual({ same: true, why: "only comments/whitespace in mm/gup.c", files: ["mm/gup.c"] });
     expect((await t.sameSource(1, 3)).same).toBe(false);
     // the working tree is still the base
     expect((await execa("cat", [join(root, "cache", "bisect", `${t.workKey}-x86_64`, "tree", "mm", "gup.c")])).stdout).toContain("/* one */");

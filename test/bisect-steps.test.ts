@@ -76,7 +76,7 @@ function fake(s: FakeSeries) {
     sameSource: async (a, b) => {
       const [lo, hi] = a < b ? [a, b] : [b, a];
       const between = Array.from({ length: hi - lo }, (_, i) => lo + 1 + i);
-      return between.every((k) => s.commentOnly.includes(k)) ? { same: true, why: "only comments/whitespace in mm/gup.c" } : { same: false, why: "changed" };
+      return between.every((k) => s.commentOnly.includes(k)) ? { same: true, why: "only comments/whitespace in mm/gup.c", files: ["mm/gup.c"] } : { same: false, why: "changed" };
     },
     build: async (p) => {
       calls.builds.push(p);
@@ -110,8 +110,11 @@ describe("steps decided without building or booting", () => {
       expect(kinds.filter(([, k]) => k === "no-op").map(([p]) => p), `culprit ${culprit}`).toEqual(noop);
       expect(kinds.filter(([, k]) => k === "same-image").map(([p]) => p), `culprit ${culprit}`).toEqual(image);
       for (const s of runner.steps) {
-        if (stepKind(s) === "no-op") expect([s.build_seconds, s.boot_seconds, calls.builds.includes(s.position)]).toEqual([null, null, false]);
+        if (stepKind(s) === "no-op") expect([s.build_seconds, s.boot_seconds, s.image_sha256, calls.builds.includes(s.position)]).toEqual([null, null, null, false]);
         if (stepKind(s) === "same-image") expect([s.build_seconds, s.boot_seconds, calls.boots.includes(s.position)]).toEqual([30, null, false]);
+        // the facts say what the sentence says
+        if (stepKind(s) !== "tested") expect(s.attempts).toBeNull();
+        if (stepKind(s) === "tested") expect(s.attempts).toEqual({ failing: s.verdict === "bad" ? 1 : 0, run: 1 });
       }
     }
   });
@@ -123,6 +126,34 @@ describe("steps decided without building or booting", () => {
     const four = runner.steps.find((s) => s.position === 4)!;
     expect(four.verdict).toBe("good");
     expect(four.why).toBe("no-op change: only comments/whitespace in mm/gup.c; verdict of position 3 (0003-patch): 0 of 1 attempts failing: 1 case passing");
+    expect(four).toMatchObject({ decided_by: "same-source", same_as: 3, noop_files: ["mm/gup.c"], attempts: null, image_sha256: null });
+  });
+
+  it("records each step's decision as typed facts: decided_by, same_as, attempts, image_sha256", async () => {
+    const { deps } = fake({ ...cowBreakers, culprit: 3 });
+    const runner = new StepRunner(deps, { find: "regression", repeat: 1 });
+    await bisectPositions(8, runner.probe);
+    const facts = runner.steps.map(({ position, decided_by, same_as, noop_files, attempts, image_sha256 }) => ({ position, decided_by, same_as, noop_files, attempts, image_sha256 }));
+    expect(facts).toEqual([
+      { position: 8, decided_by: "guests", same_as: null, noop_files: [], attempts: { failing: 1, run: 1 }, image_sha256: "sha-3" },
+      { position: 3, decided_by: "guests", same_as: null, noop_files: [], attempts: { failing: 1, run: 1 }, image_sha256: "sha-1" },
+      { position: 1, decided_by: "guests", same_as: null, noop_files: [], attempts: { failing: 0, run: 1 }, image_sha256: "sha-0" },
+      // 0002 is a refactor: built, the same image as 1, not booted
+      { position: 2, decided_by: "same-image", same_as: 1, noop_files: [], attempts: null, image_sha256: "sha-0" },
+    ]);
+  });
+
+  it("a same-image step names the step whose image it has, and a failed build is untested", async () => {
+    const { deps } = fake({ n: 3, commentOnly: [], sameImage: [2], culprit: 3 });
+    const runner = new StepRunner({ ...deps, build: async (p) => (p === 2 ? { ok: false as const, error: "build-error: make failed" } : deps.build(p)) }, { find: "regression", repeat: 1 });
+    await runner.probe(1);
+    await runner.probe(2);
+    const same = new StepRunner(deps, { find: "regression", repeat: 1 });
+    await same.probe(1);
+    await same.probe(2);
+    expect(runner.steps[1]).toMatchObject({ verdict: "skip", decided_by: "untested", same_as: null, attempts: null, image_sha256: null, build_seconds: null });
+    expect(stepKind(runner.steps[1]!)).toBe("untested");
+    expect(same.steps[1]).toMatchObject({ verdict: "good", decided_by: "same-image", same_as: 1, attempts: null, image_sha256: "sha-1", build_seconds: 30, boot_seconds: null });
   });
 
   it("a no-op step after a bad one is bad", async () => {
@@ -144,7 +175,13 @@ describe("repeats", () => {
     expect(calls.boots).toEqual([8, 3, 5, 4]);
     expect(runner.steps[0]!.why).toBe("1 of 3 attempts failing: x (fail)");
     expect(runner.steps.find((s) => s.position === 3)!.why).toBe("0 of 3 attempts failing: 1 case passing in each");
-    expect(runner.flake()).toBe("the failure showed in 2 of 6 attempts: a step with the bug passes all 3 with probability 30%; --repeat 8 brings that under 5%");
+    expect(runner.flake()).toEqual({ failing: 2, run: 6, hint: "the failure showed in 2 of 6 attempts: a step with the bug passes all 3 with probability 30%; --repeat 8 brings that under 5%" });
+    expect(runner.steps.map((s) => [s.position, s.attempts])).toEqual([
+      [8, { failing: 1, run: 3 }],
+      [3, { failing: 0, run: 3 }],
+      [5, { failing: 1, run: 3 }],
+      [4, { failing: 0, run: 3 }],
+    ]);
   });
 
   it("one guest per step is misled by a failure that shows only in some guests; three are not", async () => {

@@ -79,3 +79,44 @@ describe("HTML report: attempts", () => {
     expect(html).toContain('<span class="flaky">flaky: 1</span>');
   });
 });
+
+describe("HTML report: bisection", () => {
+  type Step = NonNullable<RunResults["bisect"]>["steps"][number];
+  const step = (position: number, verdict: Step["verdict"], decided_by: Step["decided_by"], extra: Partial<Step> = {}): Step => ({
+    position, label: `000${position}-p.patch`, subject: `patch ${position}`, verdict, why: "see the facts", decided_by, same_as: null, noop_files: [], attempts: null, image_sha256: null,
+    build_seconds: null, build_cached: null, boot_seconds: null, seconds: 0, ...extra,
+  });
+  const built = { build_seconds: 30, build_cached: false, boot_seconds: 1 };
+  const html = renderHtml({
+    ...data,
+    bisect: {
+      kind: "series", target: "/series", kernel: "6.12", arch: "x86_64", test: "migration", cases: "move-pinned-base", find: "regression", changes: 8,
+      culprit: { position: 7, label: "0007-p.patch", subject: "patch 7" },
+      conclusion: "0007-p.patch: patch 7",
+      flake: { failing: 3, run: 6, hint: "the failure showed in 3 of 6 attempts: a step with the bug passes all 3 with probability 13%; --repeat 5 brings that under 5%" },
+      steps: [
+        step(8, "bad", "guests", { ...built, attempts: { failing: 2, run: 3 }, image_sha256: "a".repeat(64) }),
+        step(5, "good", "guests", { ...built, attempts: { failing: 0, run: 3 }, image_sha256: "b".repeat(64) }),
+        step(6, "good", "same-source", { same_as: 5, noop_files: ["mm/swapfile.c"] }),
+        step(7, "bad", "same-image", { build_seconds: 20, build_cached: false, same_as: 8, image_sha256: "a".repeat(64) }),
+        step(4, "skip", "untested"),
+      ],
+      seconds: 90,
+    },
+  });
+  const row = (position: number) => html.slice(html.indexOf(`<tr id="bisect-step-${position}">`)).split("</tr>")[0]!;
+
+  it("shows each step's attempts, and how an unbooted step was decided with the step it took the verdict from", () => {
+    expect(row(8)).toContain("<td>guests</td><td>2 of 3 failing</td>");
+    expect(row(5)).toContain("<td>guests</td><td>0 of 3 failing</td>");
+    expect(row(6)).toContain('<td><i title="only comments/whitespace or outside the build: mm/swapfile.c">no-op: not built</i>, verdict of <a href="#bisect-step-5">5</a></td><td>–</td>');
+    expect(row(7)).toContain(`<td><i title="sha256 ${"a".repeat(64)}">same image: not booted</i>, verdict of <a href="#bisect-step-8">8</a></td><td>–</td>`);
+    expect(row(4)).toContain("<td>not tested</td><td>–</td>");
+  });
+
+  it("counts the steps decided without a build or a boot, and says how flaky the failure was", () => {
+    expect(html).toContain("5 steps in 90 s · 1 no-op (not built), 1 same image (not booted)</p>");
+    expect(html).toContain('<p class="meta">Flaky: the failure showed in 3 of 6 attempts: a step with the bug passes all 3 with probability 13%; --repeat 5 brings that under 5%</p>');
+    expect(html).toContain("First bad change: <code>0007-p.patch</code> patch 7");
+  });
+});

@@ -18,7 +18,7 @@ import { loadGrammar } from "../explore/grammar.ts";
 import { parseScenario, printScenario } from "../explore/scenario.ts";
 import { checkWellFormed } from "../explore/wellformed.ts";
 import { EXPLORE } from "../explore/verdicts.ts";
-import { stepKind } from "./steps.ts";
+import type { BisectStep } from "./steps.ts";
 
 interface BisectCliOptions {
   kernel: string;
@@ -36,17 +36,16 @@ interface BisectCliOptions {
   repeat: number;
 }
 
-const MARK = { "no-op": "  [no-op: not built]", "same-image": "  [same image: not booted]", tested: "", untested: "" } as const;
+const MARK: Record<BisectStep["decided_by"], string> = { "same-source": "  [no-op: not built]", "same-image": "  [same image: not booted]", guests: "", untested: "" };
 
 /** The bisect log: one entry per step in the order they ran, no-op steps marked. */
 export function bisectLog(d: NonNullable<RunResults["bisect"]>, repeat = 1): string {
   const lines = d.steps.map((s) => {
     const build = s.build_seconds === null ? "no build" : `build ${s.build_seconds} s${s.build_cached ? " (cached)" : ""}`;
-    return `${String(s.position).padStart(3)} ${s.verdict.padEnd(4)} ${s.label}  ${s.subject}${MARK[stepKind(s)]}\n      ${s.why}; ${build}, step ${s.seconds} s`;
+    return `${String(s.position).padStart(3)} ${s.verdict.padEnd(4)} ${s.label}  ${s.subject}${MARK[s.decided_by]}\n      ${s.why}; ${build}, step ${s.seconds} s`;
   });
-  const kinds = d.steps.map(stepKind);
-  const count = (k: string) => kinds.filter((x) => x === k).length;
-  const summary = [`${d.steps.length} steps`, `${d.steps.filter((s) => s.build_seconds !== null).length} built`, `${count("tested")} booted`, ...(count("no-op") ? [`${count("no-op")} no-op`] : []), ...(count("same-image") ? [`${count("same-image")} same image`] : []), `${d.seconds} s`].join(", ");
+  const count = (k: BisectStep["decided_by"]) => d.steps.filter((s) => s.decided_by === k).length;
+  const summary = [`${d.steps.length} steps`, `${d.steps.filter((s) => s.build_seconds !== null).length} built`, `${count("guests")} booted`, ...(count("same-source") ? [`${count("same-source")} no-op`] : []), ...(count("same-image") ? [`${count("same-image")} same image`] : []), `${d.seconds} s`].join(", ");
   return [
     `# bisect ${d.kind} ${d.target} (${d.changes} changes) for ${d.test}/${d.cases} on ${d.kernel} ${d.arch}, looking for the first ${d.find === "regression" ? "failure" : "fix"}${repeat > 1 ? `, ${repeat} guests per step` : ""}`,
     ...lines,

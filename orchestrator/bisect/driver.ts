@@ -1,6 +1,7 @@
 // Bisection over any ordered list of kernel states (a patch prefix, a git commit): each
 // probe builds the state into one reused object directory (so steps are incremental
-// builds), boots it with only the test under study (--repeat N: N guests, job.ts), and
+// builds) with a fixed build identity (build/kernel.ts `reproducible`: equal sources, equal
+// images), boots it with only the test under study (--repeat N: N guests, job.ts), and
 // judges the selected cases over the guests (verdict.ts). Steps whose kernel is the same as
 // a decided step's are neither built (same sources but comments) nor booted (same image):
 // steps.ts.
@@ -59,32 +60,6 @@ export interface BisectOptions {
 /** Guest seconds a bisection step gives its one scenario: ample, the interpreter bounds each step itself. */
 const SCENARIO_BUDGET_S = 120;
 
-/**
- * The build identity bisection kernels get, so that a kernel built twice from the same
- * sources is the same image byte for byte and its sha256 can stand for the kernel (the
- * image-level no-op check). Otherwise UTS_VERSION carries a build counter and the time, and
- * the built-in initramfs the build time. The build inherits the environment (build/kernel.ts).
- */
-export const REPRODUCIBLE_BUILD_ENV: Record<string, string> = {
-  KBUILD_BUILD_TIMESTAMP: "Thu Jan  1 00:00:00 UTC 1970",
-  KBUILD_BUILD_VERSION: "1",
-  KBUILD_BUILD_USER: "cowlab",
-  KBUILD_BUILD_HOST: "bisect",
-};
-
-async function withReproducibleBuilds<T>(f: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(REPRODUCIBLE_BUILD_ENV).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, REPRODUCIBLE_BUILD_ENV);
-  try {
-    return await f();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
-}
-
 export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<RunResults> {
   const testcase = o.manifest.testcases.find((c) => c.id === o.test);
   if (!testcase && !o.scenario) throw new Error(`unknown testcase ${o.test}`);
@@ -119,6 +94,8 @@ export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<R
     source: async () => ok(tree),
     progress: (stage, detail = "") => progress(`bisect ${position}/${t.n}`, stage, detail),
     objDir,
+    // so that a kernel built twice from the same sources is the same image (steps.ts)
+    reproducible: true,
   });
   const specFor = (position: number): JobSpec => ({ kernel: o.kernel, variant: { name: `step-${String(position).padStart(2, "0")}`, fragments: [] }, arch: o.arch, ...probeWork });
 
@@ -161,7 +138,7 @@ export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<R
   );
 
   const t0 = performance.now();
-  const outcome = await withReproducibleBuilds(() => bisectPositions(t.n, runner.probe));
+  const outcome = await bisectPositions(t.n, runner.probe);
   const culprit = outcome.culprit === undefined ? null : { position: outcome.culprit, ...t.describe(outcome.culprit) };
   const flake = runner.flake();
   store.data.bisect = {
@@ -174,7 +151,8 @@ export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<R
     find: o.find,
     changes: t.n,
     culprit,
-    conclusion: (culprit ? `${culprit.label}: ${culprit.subject}` : outcome.conclusion) + (flake ? ` (${flake})` : ""),
+    conclusion: (culprit ? `${culprit.label}: ${culprit.subject}` : outcome.conclusion) + (flake ? ` (${flake.hint})` : ""),
+    flake: flake ?? null,
     steps: runner.steps,
     seconds: Math.round((performance.now() - t0) / 100) / 10,
   };

@@ -164,8 +164,8 @@ export function compareFile(path: string, a: string | null, b: string | null): F
   return canonicalC(a) === canonicalC(b) ? "comments" : "changed";
 }
 
-/** The outcome of comparing the sources of two positions. */
-export type SourceComparison = { same: true; why: string } | { same: false; why: string };
+/** The outcome of comparing the sources of two positions; `files`: those that differ, only in comments/whitespace or outside the build. */
+export type SourceComparison = { same: true; why: string; files: string[] } | { same: false; why: string };
 
 /** Sum up per-file comparisons: the sources build the same kernel unless some file changed. */
 export function summarize(changes: [path: string, change: FileChange][]): SourceComparison {
@@ -177,5 +177,5 @@ export function summarize(changes: [path: string, change: FileChange][]): Source
     ...(comments.length ? [`only comments/whitespace in ${comments.join(", ")}`] : []),
     ...(outside.length ? [`${comments.length ? "" : "only "}files outside the build (${outside.join(", ")})`] : []),
   ];
-  return { same: true, why: parts.join("; ") || "identical sources" };
+  return { same: true, why: parts.join("; ") || "identical sources", files: [...comments, ...outside].sort() };
 }

@@ -6,8 +6,8 @@
 //      kernel signature: bisect builds are reproducible), the step takes that verdict
 //      without booting;
 //   3. boot `repeat` guests and judge them (verdict.ts).
-// Each step is recorded as a results.json bisect step; how it was decided is in `why`:
-// "no-op change: ...", "same kernel image as position K ...", or "F of N attempts failing ...".
+// Each step is recorded as a results.json bisect step: how it was decided as facts
+// (decided_by, same_as, noop_files, attempts, image_sha256) and as a sentence (`why`).
 import type { RunResults } from "../results/schema.ts";
 import type { Result } from "../util/result.ts";
 import type { Verdict } from "./search.ts";
@@ -41,15 +41,19 @@ export interface StepOptions {
   repeat: number;
 }
 
-/** How a step got its verdict. */
+/** How a step got its verdict, in the words of the bisect log and bench/bisect. */
 export type StepKind = "tested" | "no-op" | "same-image" | "untested";
 
-/** Read back from a recorded step (results.json keeps it in `why`). */
-export function stepKind(s: Pick<BisectStep, "why" | "boot_seconds">): StepKind {
-  if (s.why.startsWith("no-op change: ")) return "no-op";
-  if (s.why.startsWith("same kernel image as position ")) return "same-image";
-  return /^\d+ of \d+ attempts failing/.test(s.why) ? "tested" : "untested";
-}
+const KIND: Record<BisectStep["decided_by"], StepKind> = { guests: "tested", "same-source": "no-op", "same-image": "same-image", untested: "untested" };
+
+/** Read back from a recorded step's decided_by. */
+export const stepKind = (s: Pick<BisectStep, "decided_by">): StepKind => KIND[s.decided_by];
+
+/** The facts a step records about how it was decided (the rest of a step is timing and names). */
+type HowDecided = Pick<BisectStep, "decided_by" | "same_as" | "noop_files" | "attempts">;
+
+/** How reliably the failure showed on the steps where it showed, when not every time (results.json bisect.flake). */
+export type Flake = NonNullable<NonNullable<RunResults["bisect"]>["flake"]>;
 
 interface Decided {
   position: number;
@@ -83,13 +87,15 @@ export class StepRunner {
     const t0 = performance.now();
     const { label, subject } = this.deps.describe(position);
     const say = (stage: string, detail: string) => this.deps.progress?.(position, stage, detail);
-    const record = (verdict: Verdict, why: string, build?: BuiltKernel, boot?: number | null, basis = why): Verdict => {
+    const record = (verdict: Verdict, why: string, how: HowDecided, build?: BuiltKernel, boot?: number | null, basis = why): Verdict => {
       this.steps.push({
         position,
         label,
         subject,
         verdict,
         why,
+        ...how,
+        image_sha256: build?.image_sha256 ?? null,
         build_seconds: build?.seconds ?? null,
         build_cached: build?.cached ?? null,
         boot_seconds: boot ?? null,
@@ -103,30 +109,37 @@ export class StepRunner {
     // 1. The same sources as a decided neighbour: nothing to build.
     for (const d of this.neighbours(position)) {
       const cmp = await this.deps.sameSource(d.position, position);
-      if (cmp.same) return record(d.verdict, `no-op change: ${cmp.why}; verdict of position ${d.position} (${this.deps.describe(d.position).label}): ${d.basis}`, undefined, null, d.basis);
+      if (cmp.same) {
+        const why = `no-op change: ${cmp.why}; verdict of position ${d.position} (${this.deps.describe(d.position).label}): ${d.basis}`;
+        return record(d.verdict, why, { decided_by: "same-source", same_as: d.position, noop_files: cmp.files, attempts: null }, undefined, null, d.basis);
+      }
     }
 
     // 2. Build; the same image as a decided step: nothing to boot.
     const built = await this.deps.build(position);
-    if (!built.ok) return record("skip", built.error);
+    if (!built.ok) return record("skip", built.error, { decided_by: "untested", same_as: null, noop_files: [], attempts: null });
     const twin = [...this.decided.values()].find((d) => d.image === built.value.image_sha256 && d.verdict !== "skip");
     if (twin) {
-      return record(twin.verdict, `same kernel image as position ${twin.position} (sha256 ${built.value.image_sha256.slice(0, 12)}): ${twin.basis}`, built.value, null, twin.basis);
+      const why = `same kernel image as position ${twin.position} (sha256 ${built.value.image_sha256.slice(0, 12)}): ${twin.basis}`;
+      return record(twin.verdict, why, { decided_by: "same-image", same_as: twin.position, noop_files: [], attempts: null }, built.value, null, twin.basis);
     }
 
     // 3. Boot `repeat` guests.
     const { attempts, bootSeconds } = await this.deps.boot(position);
     const j = stepVerdict(attempts, this.o.repeat, this.o.find);
     this.judged.push(j);
-    return record(j.verdict, j.why, built.value, bootSeconds);
+    return record(j.verdict, j.why, { decided_by: "guests", same_as: null, noop_files: [], attempts: { failing: j.failing, run: j.run } }, built.value, bootSeconds);
   };
 
   /**
    * How reliably the bug showed where it showed (the steps with a failing attempt), when that
    * was not every time: the odds that a step with the bug passed all its guests.
    */
-  flake(): string | undefined {
+  flake(): Flake | undefined {
     const showed = this.judged.filter((j) => j.failing > 0);
-    return flakeHint(showed.reduce((a, j) => a + j.failing, 0), showed.reduce((a, j) => a + j.run, 0), this.o.repeat);
+    const failing = showed.reduce((a, j) => a + j.failing, 0);
+    const run = showed.reduce((a, j) => a + j.run, 0);
+    const hint = flakeHint(failing, run, this.o.repeat);
+    return hint === undefined ? undefined : { failing, run, hint };
   }
 }

@@ -18,13 +18,6 @@ import { compareFile, isCSource, outsideBuild, summarize, type FileChange, type 
 
 const STATE = ".cowlab-applied";
 
-/**
- * Part of every step's source key: bisection builds are reproducible (driver.ts fixes the
- * KBUILD_BUILD_* identity), so equal images mean equal kernels. The marker keeps them apart
- * from builds of the same tree made before, which carry a build timestamp.
- */
-export const REPRODUCIBLE = "kbuild-fixed";
-
 /** The files a patch touches (-p1 paths, both sides of a rename). */
 export function touchedFiles(patchText: string): string[] {
   const files = new Set<string>();
@@ -118,7 +111,7 @@ export async function seriesTarget(base: SourceTree, seriesPath: string, arch: s
       if (failure) return err(`${failure.message}\n${failure.detail}`);
       await writeFile(join(tree, STATE), `${k}\n`);
       const label = k === 0 ? base.label : `${base.label} + ${patches.slice(0, k).length} of ${basename(resolve(seriesPath))}`;
-      return ok({ dir: tree, key: `${base.key}+${k ? seriesKey(patches.slice(0, k)) : "0"}+${REPRODUCIBLE}`, version: base.version, label });
+      return ok({ dir: tree, key: `${base.key}+${k ? seriesKey(patches.slice(0, k)) : "0"}`, version: base.version, label });
     },
   };
 }
@@ -175,7 +168,7 @@ export async function gitTarget(repo: string, good: string, bad: string, arch: s
       const r = await execa("git", ["-C", tree, "checkout", "--detach", "--force", "--quiet", at(k)], { reject: false, all: true });
       if (r.exitCode !== 0) return err(`git checkout ${at(k)} failed: ${r.all}`);
       const version = await kernelVersion(tree);
-      return ok({ dir: tree, key: `git-${at(k).slice(0, 12)}+${REPRODUCIBLE}`, version, label: `${abs}@${at(k).slice(0, 12)}` });
+      return ok({ dir: tree, key: `git-${at(k).slice(0, 12)}`, version, label: `${abs}@${at(k).slice(0, 12)}` });
     },
   };
 }

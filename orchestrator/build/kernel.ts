@@ -16,6 +16,33 @@ import { compilerVersion, kernelCompiler, makeArgs } from "./toolchain.ts";
 /** Bumped when the build recipe below changes in a way that should invalidate old builds. */
 const RECIPE = "1";
 
+/**
+ * The build identity of a reproducible build (BuildRequest.reproducible): with it a kernel
+ * built twice from the same sources is the same image byte for byte, so its sha256 can stand
+ * for the kernel (bisection's image-level no-op check). Without it UTS_VERSION carries a build
+ * counter, the time, the user and the host, and the built-in initramfs the build time.
+ */
+export const REPRODUCIBLE_BUILD_ENV: Readonly<Record<string, string>> = {
+  KBUILD_BUILD_TIMESTAMP: "Thu Jan  1 00:00:00 UTC 1970",
+  KBUILD_BUILD_VERSION: "1",
+  KBUILD_BUILD_USER: "cowlab",
+  KBUILD_BUILD_HOST: "bisect",
+};
+
+/** contentKey(REPRODUCIBLE_BUILD_ENV) of the values above: the identity bisection keys have called "kbuild-fixed" since bisect builds first had it. */
+const KBUILD_FIXED = "9535edc5804a3165";
+
+/**
+ * What a reproducible build adds to its key: the build identity's own content key, except that
+ * today's identity keeps the name "kbuild-fixed", which bisection step keys carried on their
+ * source key before this option existed; so their cached kernels stay valid, and changing
+ * REPRODUCIBLE_BUILD_ENV still changes every reproducible key.
+ */
+export function reproducibleMark(): string {
+  const k = contentKey({ ...REPRODUCIBLE_BUILD_ENV });
+  return k === KBUILD_FIXED ? "kbuild-fixed" : `kbuild-${k}`;
+}
+
 export interface BuildRequest {
   source: SourceTree;
   machine: MachineProfile;
@@ -25,6 +52,11 @@ export interface BuildRequest {
   patchesKey?: string;
   /** an explicit object directory (bisection reuses one); default: keyed cache dir */
   objDir?: string;
+  /**
+   * build with the fixed identity REPRODUCIBLE_BUILD_ENV (in the build's own environment and
+   * its key); ordinary builds leave it out and their keys are as they were
+   */
+  reproducible?: boolean;
   jobs?: number;
   onLine?: (line: string) => void;
 }
@@ -65,7 +97,9 @@ export async function buildKey(req: BuildRequest): Promise<string> {
   const names = [...req.fragments, req.machine.fragment];
   return contentKey({
     recipe: RECIPE,
-    source: req.source.key,
+    // The mark goes on the source part, not a part of its own: a part of its own would change
+    // the key of every bisection step built before (see reproducibleMark).
+    source: req.reproducible ? `${req.source.key}+${reproducibleMark()}` : req.source.key,
     patches: req.patchesKey ?? "",
     fragments: (await fragmentTexts(names)).map(sha256),
     arch: req.machine.arch,
@@ -143,7 +177,7 @@ async function buildFresh(req: BuildRequest, key: string, dir: string, objDir: s
   // ccache is opt-in: it only pays off when the same config is built from another tree, and
   // on a cold cache its misses made a build ~30% slower than plain make (bench/matrix).
   const ccache = process.env.COWLAB_CCACHE === "1" && (await exists("/usr/bin/ccache")) ? [`CC=ccache ${kernelCompiler(req.machine)}`] : [];
-  const env = { CCACHE_DIR: cachePath("ccache") };
+  const env = { CCACHE_DIR: cachePath("ccache"), ...(req.reproducible ? REPRODUCIBLE_BUILD_ENV : {}) };
 
   const step = async (what: string, cmd: string, args: string[]): Promise<BuildFailure | undefined> => {
     await appendFile(log, `\n$ ${cmd} ${args.join(" ")}\n`);

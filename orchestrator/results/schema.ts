@@ -122,13 +122,33 @@ export const Bisection = z.strictObject({
   changes: z.number().describe("patches or commits in the range"),
   culprit: z.strictObject({ position: z.number(), label: z.string(), subject: z.string() }).nullable(),
   conclusion: z.string(),
+  flake: z
+    .strictObject({
+      failing: z.number().int().min(1).describe("attempts that failed, over the steps whose guests showed the failure"),
+      run: z.number().int().min(1).describe("attempts run on those steps"),
+      hint: z.string().describe("how likely a step with the bug passed all its guests, and the --repeat that makes that unlikely"),
+    })
+    .nullable()
+    .describe("the failure showed in only some attempts of the steps where it showed; null when it showed in all (or nowhere)"),
   steps: z.array(
     z.strictObject({
       position: z.number().describe("0 = base, k = the k-th change applied"),
       label: z.string(),
       subject: z.string(),
       verdict: z.enum(["good", "bad", "skip"]),
-      why: z.string(),
+      why: z.string().describe("how the verdict was reached, as a sentence (the fields below say it as facts)"),
+      decided_by: z
+        .enum(["guests", "same-source", "same-image", "untested"])
+        .describe(
+          "guests: the step booted its own guests; same-source: its sources differ from same_as's only in comments or files outside the build, so it took that verdict unbuilt; same-image: built to the same image as same_as, so it took that verdict unbooted; untested: no kernel to boot (checkout or build failed: a skip)",
+        ),
+      same_as: z.number().int().nullable().describe("same-source, same-image: the position whose verdict the step took"),
+      noop_files: z.array(z.string()).describe("same-source: the files that differ, only in comments/whitespace or outside the build; else []"),
+      attempts: z
+        .strictObject({ failing: z.number().int().min(0), run: z.number().int().min(1) })
+        .nullable()
+        .describe("guests: how many of the step's guests (--repeat) showed the failure; null when no guest booted"),
+      image_sha256: z.string().nullable().describe("sha256 of the built image (bisection builds are reproducible: equal hashes, equal kernels); null when not built"),
       build_seconds: z.number().nullable(),
       build_cached: z.boolean().nullable(),
       boot_seconds: z.number().nullable(),

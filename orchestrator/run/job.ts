@@ -36,6 +36,8 @@ export interface JobContext {
   progress: (stage: string, detail?: string) => void;
   /** one object directory reused across builds (bisection: each step is incremental) */
   objDir?: string;
+  /** build with a fixed KBUILD_BUILD_* identity, so equal sources give equal images (bisection; build/kernel.ts) */
+  reproducible?: boolean;
 }
 
 export interface Prepared {
@@ -119,6 +121,7 @@ export async function prepareJob(spec: JobSpec, machine: MachineProfile, ctx: Jo
     machine,
     fragments: [...spec.kernel.fragments, ...spec.variant.fragments],
     ...(ctx.objDir ? { objDir: ctx.objDir } : {}),
+    ...(ctx.reproducible ? { reproducible: true } : {}),
   });
   if (!build.ok) {
     const first = (await firstCompilerError(build.error.log))?.replaceAll(`${source.value.dir}/`, "");

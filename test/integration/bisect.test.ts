@@ -12,7 +12,6 @@ import { RunResults } from "../../orchestrator/results/schema.ts";
 import { repoPath } from "../../orchestrator/util/paths.ts";
 import { debianGitTree } from "./debian-git-tree.ts";
 import { maxProbes } from "../../orchestrator/bisect/search.ts";
-import { stepKind } from "../../orchestrator/bisect/steps.ts";
 import { gitTarget, seriesTarget } from "../../orchestrator/bisect/targets.ts";
 import { resolveSource } from "../../orchestrator/sources/index.ts";
 import { loadKernelSpec } from "../../orchestrator/config/kernels.ts";
@@ -34,10 +33,15 @@ const data = new Map<string, RunResults>();
 function decidedWithout(d: RunResults): { noop: number[]; sameImage: number[] } {
   const b = d.bisect!;
   const booted = new Set(d.kernels.filter((k) => k.boot).map((k) => Number(/^step-(\d+)/.exec(k.variant)![1])));
-  const noop = b.steps.filter((s) => stepKind(s) === "no-op");
-  const sameImage = b.steps.filter((s) => stepKind(s) === "same-image");
-  for (const s of noop) expect([s.build_seconds, s.boot_seconds, booted.has(s.position)], s.why).toEqual([null, null, false]);
-  for (const s of sameImage) expect([s.build_seconds === null, s.boot_seconds, booted.has(s.position)], s.why).toEqual([false, null, false]);
+  const at = new Map(b.steps.map((s) => [s.position, s]));
+  const noop = b.steps.filter((s) => s.decided_by === "same-source");
+  const sameImage = b.steps.filter((s) => s.decided_by === "same-image");
+  for (const s of noop) expect([s.build_seconds, s.image_sha256, s.boot_seconds, s.attempts, booted.has(s.position)], s.why).toEqual([null, null, null, null, false]);
+  for (const s of sameImage) expect([s.build_seconds === null, s.boot_seconds, s.attempts, booted.has(s.position)], s.why).toEqual([false, null, null, false]);
+  // the image really is the one the step took the verdict from: the builds are reproducible
+  for (const s of sameImage) expect(s.image_sha256, s.why).toBe(at.get(s.same_as!)!.image_sha256);
+  for (const s of [...noop, ...sameImage]) expect(at.get(s.same_as!)?.verdict, s.why).toBe(s.verdict);
+  for (const s of b.steps.filter((x) => x.decided_by === "guests")) expect([booted.has(s.position), s.attempts?.run, s.image_sha256?.length], s.why).toEqual([true, d.run.repeat, 64]);
   return { noop: noop.map((s) => s.position), sameImage: sameImage.map((s) => s.position) };
 }
 
@@ -68,7 +72,7 @@ describe("bisecting cow-breakers", () => {
     for (let k = 1; k <= t.n; k++) if ((await t.sameSource(k - 1, k)).same) noops.push(t.describe(k).label.slice(0, 4));
     // 0002 is a refactor: other tokens, the same code (the image check catches it)
     expect(noops).toEqual(["0001", "0004", "0006", "0008"]);
-    expect(await t.sameSource(3, 4)).toEqual({ same: true, why: "only comments/whitespace in mm/internal.h" });
+    expect(await t.sameSource(3, 4)).toEqual({ same: true, why: "only comments/whitespace in mm/internal.h", files: ["mm/internal.h"] });
   });
 
   for (const c of CASES) {
@@ -84,7 +88,12 @@ describe("bisecting cow-breakers", () => {
     it(`${c.family}: decides ${JSON.stringify(c.noop)} without a build and ${JSON.stringify(c.sameImage)} without a boot`, () => {
       const d = data.get(args(c).join(" "))!;
       expect(decidedWithout(d)).toEqual({ noop: c.noop, sameImage: c.sameImage });
-      for (const s of d.bisect!.steps.filter((x) => stepKind(x) === "no-op")) expect(s.why).toMatch(/^no-op change: only comments\/whitespace in mm\/(internal\.h|swapfile\.c|rmap\.c); verdict of position \d/);
+      for (const s of d.bisect!.steps.filter((x) => x.decided_by === "same-source")) {
+        expect(s.noop_files.length, s.why).toBe(1);
+        expect(s.noop_files[0]).toMatch(/^mm\/(internal\.h|swapfile\.c|rmap\.c)$/);
+        // and the sentence says the same
+        expect(s.why.startsWith(`no-op change: only comments/whitespace in ${s.noop_files[0]}; verdict of position ${s.same_as} (`), s.why).toBe(true);
+      }
     });
   }
 
@@ -94,6 +103,8 @@ describe("bisecting cow-breakers", () => {
     expect(steps.get(8)!.why).toBe("2 of 2 attempts failing: ro-pin-shared-base (fail)");
     expect(steps.get(3)!.why).toBe("0 of 2 attempts failing: 1 case passing in each");
     expect(steps.get(5)!.why).toBe("2 of 2 attempts failing: ro-pin-shared-base (fail)");
+    expect([8, 3, 5].map((p) => steps.get(p)!.attempts)).toEqual([{ failing: 2, run: 2 }, { failing: 0, run: 2 }, { failing: 2, run: 2 }]);
+    expect(d.bisect!.flake).toBeNull();
     expect(d.run.repeat).toBe(2);
     expect(d.kernels.map((k) => [k.variant, k.reruns.map((r) => r.purpose)])).toEqual([
       ["step-08", ["repeat"]],
@@ -115,7 +126,7 @@ describe("bisecting cow-breakers", () => {
     expect(decidedWithout(data.get(git.join(" "))!)).toEqual({ noop: c.noop, sameImage: c.sameImage });
     // the git tree compares commits' sources the same way
     const t = await gitTarget(repo, "base", "HEAD", "x86_64");
-    expect(await t.sameSource(3, 4)).toEqual({ same: true, why: "only comments/whitespace in mm/internal.h" });
+    expect(await t.sameSource(3, 4)).toEqual({ same: true, why: "only comments/whitespace in mm/internal.h", files: ["mm/internal.h"] });
     expect((await t.sameSource(4, 5)).same).toBe(false);
   }, 90 * 60_000);
 });
