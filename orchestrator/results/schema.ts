@@ -1,5 +1,5 @@
 // results.json: the one format every command writes and reads (run, merge, report, bisect).
-// reports/results.schema.json is generated from these definitions (npm run schema) and a
+// orchestrator/results/results.schema.json is generated from these definitions (npm run schema) and a
 // test keeps the two equal.
 import { z } from "zod";
 
