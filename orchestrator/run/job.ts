@@ -156,6 +156,7 @@ interface GuestPlan {
 }
 
 interface GuestAttempt {
+  purpose: GuestPlan["purpose"];
   boot: Boot;
   c: Classified;
   rows: AttemptRow[];
@@ -223,7 +224,7 @@ async function runAttempt(p: Prepared, ctx: JobContext, plan: GuestPlan): Promis
     testcases: c.testcases,
     reports: c.reports,
   };
-  return { boot, c, rows };
+  return { purpose: plan.purpose, boot, c, rows };
 }
 
 /** The cases whose latest attempt did not pass, as a guest plan: a program-level row reruns the whole program. */
@@ -272,7 +273,7 @@ export async function bootJob(p: Prepared, ctx: JobContext, started: number): Pr
     reason: troubled.c.guestReason,
     build: { seconds: build.seconds, cached: build.cached, toolchain: build.toolchain, config_sha256: build.config_sha256, key: build.key, log: build.log, image: build.image },
     boot: first!.boot,
-    reruns: more.map((g, i) => ({ ...g.boot, purpose: i + 1 < (ctx.repeat ?? 1) ? ("repeat" as const) : ("retry" as const) })),
+    reruns: more.map((g) => ({ ...g.boot, purpose: g.purpose ?? "repeat" })),
     seconds: since(started),
   };
   return { entry, results };
