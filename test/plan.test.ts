@@ -48,7 +48,7 @@ describe("kernels from a git tree", () => {
     const kernels = ["5.18-anon-exclusive"];
     const nowhere = join(tmpdir(), "cowlab-no-such-tree");
     await expect(planMatrix(m, mf, { kernels, gitTree: nowhere })).rejects.toThrow(
-      `kernels/specs/5.18-anon-exclusive.yaml: source.repo: no git tree at ${nowhere} (clone mainline Linux there, or name a tree with --git-tree DIR)`,
+      `kernels/specs/5.18-anon-exclusive.yaml:7: source.repo: no git tree at ${nowhere} (clone mainline Linux there, or name a tree with --git-tree DIR)`,
     );
     const repo = await mkdtemp(join(tmpdir(), "cowlab-tree-"));
     await expect(planMatrix(m, mf, { kernels, gitTree: repo })).rejects.toThrow(/source\.repo: .* is not a git tree/);
@@ -58,6 +58,15 @@ describe("kernels from a git tree", () => {
     await git("add", "Makefile");
     await git("commit", "-q", "-m", "tree");
     await expect(planMatrix(m, mf, { kernels, gitTree: repo })).rejects.toThrow(/source\.rev: the git tree at .* has no revision 'v5\.18'/);
+    // A spec from another folder (COWLAB_SPECS_DIR) is named by its own file and line.
+    const specs = await mkdtemp(join(tmpdir(), "cowlab-specs-"));
+    await writeFile(join(specs, "mine.yaml"), `id: mine\nfragments: []\nsource: { kind: git, repo: ${nowhere}, rev: v1 }\n`);
+    process.env.COWLAB_SPECS_DIR = specs;
+    try {
+      await expect(planMatrix(m, mf, { kernels: ["mine"] })).rejects.toThrow(`${join(specs, "mine.yaml")}:3: source.repo: no git tree at ${nowhere}`);
+    } finally {
+      delete process.env.COWLAB_SPECS_DIR;
+    }
     await git("tag", "v5.18");
     const jobs = await planMatrix(m, mf, { kernels, gitTree: repo });
     expect(jobs.map(jobId)).toEqual(["5.18-anon-exclusive/base/x86_64", "5.18-anon-exclusive/base/arm64"]);

@@ -1,7 +1,8 @@
 // "What to run": the matrix as plain data, narrowed by filters and sliced into shards.
 // Nothing here knows how a kernel is built or booted.
-import { basename, resolve } from "node:path";
-import { loadKernelSpec, type KernelSpec } from "../config/kernels.ts";
+import { basename, join, resolve } from "node:path";
+import { loadKernelSpec, specsDir, type KernelSpec } from "../config/kernels.ts";
+import { yamlLocation } from "../config/yaml.ts";
 import type { Arch } from "../config/machines.ts";
 import type { Matrix } from "../config/matrix.ts";
 import type { Manifest, Testcase } from "../config/testcases.ts";
@@ -62,6 +63,12 @@ function withGitTree(kernel: KernelSpec, gitTree: string | undefined): KernelSpe
   return { ...kernel, source: { ...kernel.source, repo } };
 }
 
+/** FILE:LINE of a field of a kernel's spec file (in COWLAB_SPECS_DIR if set); a Debian default has no file. */
+async function specLocation(id: string, path: string[]): Promise<string> {
+  const file = join(specsDir(), `${id}.yaml`);
+  return (await exists(file)) ? yamlLocation(file, path) : `kernel ${id}`;
+}
+
 export async function planMatrix(matrix: Matrix, manifest: Manifest, f: Filters): Promise<JobSpec[]> {
   const globs = f.tests ? f.tests.split(",") : matrix.testcases;
   const testcases = manifest.testcases.filter((t) => globs.some((g) => globRe(g).test(t.id)));
@@ -92,9 +99,9 @@ export async function planMatrix(matrix: Matrix, manifest: Manifest, f: Filters)
   const jobs: JobSpec[] = [];
   for (const entry of entries) {
     const kernel = withGitTree(await loadKernelSpec(entry.id), f.gitTree);
-    if (kernel.unavailable) throw new InputError(`kernels/specs/${kernel.id}.yaml`, `cannot run here: ${kernel.unavailable.trim()}`);
+    if (kernel.unavailable) throw new InputError(await specLocation(kernel.id, ["unavailable"]), `unavailable: cannot run here: ${kernel.unavailable.trim()}`);
     const missing = await sourceMissing(kernel.source);
-    if (missing) throw new InputError(`kernels/specs/${kernel.id}.yaml`, `source.${missing}`);
+    if (missing) throw new InputError(await specLocation(kernel.id, ["source", missing.split(":")[0]!]), `source.${missing}`);
     const variants = [...entry.variants.map(variantNamed), ...adhoc].filter((v) => !f.variants || f.variants.includes(v.name));
     const arches = (f.arches ?? entry.arches ?? matrix.arches) as Arch[];
     for (const variant of variants) for (const arch of arches) jobs.push({ kernel, variant, arch, testcases });
