@@ -8,9 +8,9 @@ import { requireCaseTable } from "./guest/caselist.ts";
 import { runJobs } from "./run/runner.ts";
 import { readResults, writeReport } from "./report/index.ts";
 import { mergeResults } from "./results/merge.ts";
-import { applyPolicy, isRegression, type JudgedRun, type Policy } from "./results/policy.ts";
+import { applyPolicy, isRegression, policyOf, type JudgedRun, type Policy } from "./results/policy.ts";
 import { caseId, passRate } from "./results/attempts.ts";
-import { loadManifest, MANIFEST_FILE } from "./config/testcases.ts";
+import { loadManifest } from "./config/testcases.ts";
 import { listCache, pruneCache, parseSize, humanBytes } from "./cache/index.ts";
 import { exists, writeFileAtomic } from "./util/fsx.ts";
 import { cp, stat } from "node:fs/promises";
@@ -18,7 +18,7 @@ import { InputError, LabFailure } from "./util/result.ts";
 import { setQuiet } from "./util/log.ts";
 import { registerBisect } from "./bisect/cli.ts";
 import { registerExplore } from "./explore/cli.ts";
-import { addMatrixOptions, loadInputs, matrixFilters, type MatrixCliOptions } from "./run/options.ts";
+import { addMatrixOptions, intOption, loadInputs, manifestFile, matrixFilters, type MatrixCliOptions } from "./run/options.ts";
 import { loadGrammar } from "./explore/grammar.ts";
 import { checkHostTools } from "./util/tools.ts";
 import { selectScenarios } from "./explore/selection.ts";
@@ -54,17 +54,8 @@ function summary(data: JudgedRun): string {
 }
 
 /** The policy a reading command applies: the manifest's known issues and known reports. */
-async function policyOf(manifest?: string): Promise<Policy> {
-  const m = await loadManifest(manifest ? resolve(manifest) : MANIFEST_FILE());
-  return { knownIssues: m.known_issues, knownReports: m.known_reports };
-}
-
-/** A positive (or, with min 0, non-negative) integer option, or a usage error naming it. */
-function intOption(flag: string, value: string | undefined, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new InputError(flag, `'${value}' is not ${min ? "a positive" : "a non-negative"} integer`);
-  return n;
+async function readPolicy(manifest?: string): Promise<Policy> {
+  return policyOf(await loadManifest(manifestFile({ ...(manifest ? { manifest } : {}) })));
 }
 
 interface RunCliOptions extends MatrixCliOptions {
@@ -121,10 +112,10 @@ addMatrixOptions(program.command("run"))
       process.stdout.write(opts.json ? JSON.stringify(list, null, 2) + "\n" : lines.join("\n") + "\n");
       return;
     }
-    const guests = opts.guests === undefined ? undefined : intOption("--guests", opts.guests, 1);
-    const repeat = intOption("--repeat", opts.repeat, 1);
+    const guests = opts.guests === undefined ? undefined : intOption("--guests", opts.guests, 1, 1);
+    const repeat = intOption("--repeat", opts.repeat, 1, 1);
     const retryFailed = intOption("--retry-failed", opts.retryFailed, 0, 0);
-    const policy: Policy = { knownIssues: manifest.known_issues, knownReports: manifest.known_reports };
+    const policy = policyOf(manifest);
     const outDir = resolve(opts.out);
     if ((await stat(outDir).catch(() => undefined))?.isDirectory() === false) throw new InputError("--out", `${opts.out} exists and is not a folder`);
     if (opts.json) setQuiet(true);
@@ -157,7 +148,7 @@ program
   .option("--manifest <file>", "known issues and known reports to read the results with (default: testcases/manifest.yaml, as it is now)")
   .option("--json", "print the results as read (known issues applied: `expected` on the cases they predict) to stdout")
   .action(async (file: string, opts: { out?: string; json?: boolean; manifest?: string }) => {
-    const judged = applyPolicy(await readResults(file), await policyOf(opts.manifest));
+    const judged = applyPolicy(await readResults(file), await readPolicy(opts.manifest));
     const path = await writeReport(judged, opts.out ?? resolve(file, ".."));
     if (opts.json) process.stdout.write(JSON.stringify(judged, null, 2) + "\n");
     else process.stderr.write(`${summary(judged)}\nreport: ${path}\n`);
@@ -181,7 +172,7 @@ program
       if ((await exists(guests)) && resolve(out, "guests") !== guests) await cp(guests, resolve(out, "guests"), { recursive: true });
     }
     await writeFileAtomic(`${out}/results.json`, JSON.stringify(merged, null, 2));
-    const judged = applyPolicy(merged, await policyOf(opts.manifest));
+    const judged = applyPolicy(merged, await readPolicy(opts.manifest));
     const path = await writeReport(judged, out);
     if (opts.json) process.stdout.write(JSON.stringify(merged, null, 2) + "\n");
     else process.stderr.write(`${summary(judged)}\nresults: ${out}/results.json\nreport:  ${path}\n`);

@@ -2,13 +2,13 @@
 // run`, after) the testcases; failures and divergences are shrunk to C reproducers.
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { addMatrixOptions, loadInputs, matrixFilters, type MatrixCliOptions } from "../run/options.ts";
+import { addMatrixOptions, intOption, loadInputs, matrixFilters, type MatrixCliOptions } from "../run/options.ts";
 import { planMatrix } from "../run/plan.ts";
 import { writeReport } from "../report/index.ts";
 import { InputError } from "../util/result.ts";
 import { setQuiet } from "../util/log.ts";
 import { checkHostTools } from "../util/tools.ts";
-import { applyPolicy, type JudgedRun, type Policy } from "../results/policy.ts";
+import { applyPolicy, policyOf, type JudgedRun } from "../results/policy.ts";
 import { loadGrammar } from "./grammar.ts";
 import { DEFAULT_EXPLORATION, selectScenarios } from "./selection.ts";
 import { explore, exploreSummary } from "./driver.ts";
@@ -26,13 +26,6 @@ interface ExploreCliOptions extends MatrixCliOptions {
   json?: boolean;
 }
 
-const int = (flag: string, v: string | undefined, dflt: number, min = 0): number => {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InputError(flag, `'${v}' is not an integer >= ${min}`);
-  return n;
-};
-
 export function registerExplore(program: Command, exitCodeFor: (d: JudgedRun) => number): void {
   addMatrixOptions(program.command("explore"))
     .description("run generated COW/GUP scenarios (testcases/explore/grammar.yaml) in the matrix's guests, judge them by the model and across kernels, shrink failures to C reproducers")
@@ -48,10 +41,10 @@ export function registerExplore(program: Command, exitCodeFor: (d: JudgedRun) =>
     .option("--json", "print results.json to stdout when done")
     .action(async (opts: ExploreCliOptions) => {
       const [{ manifest, matrix }, grammar] = await Promise.all([loadInputs(opts), loadGrammar()]);
-      const depth = int("--depth", opts.depth, DEFAULT_EXPLORATION.depth);
-      const random = int("--random", opts.random, DEFAULT_EXPLORATION.random);
-      const seed = int("--seed", opts.seed, DEFAULT_EXPLORATION.seed);
-      const budgetS = int("--budget", opts.budget, DEFAULT_EXPLORATION.budgetS, 1);
+      const depth = intOption("--depth", opts.depth, DEFAULT_EXPLORATION.depth);
+      const random = intOption("--random", opts.random, DEFAULT_EXPLORATION.random);
+      const seed = intOption("--seed", opts.seed, DEFAULT_EXPLORATION.seed);
+      const budgetS = intOption("--budget", opts.budget, DEFAULT_EXPLORATION.budgetS, 1);
       if (!depth && !random) throw new InputError("--depth", "nothing to explore: give --depth K >= 1 or --random N");
       const scenarios = selectScenarios(grammar, { depth, random, seed, ...(opts.only ? { only: opts.only } : {}) });
       if (opts.list) {
@@ -61,9 +54,9 @@ export function registerExplore(program: Command, exitCodeFor: (d: JudgedRun) =>
       const planned = await planMatrix(matrix, manifest, matrixFilters(opts));
       await checkHostTools(planned); // as `cowlab run`: every missing tool named with its package, before any work
       const jobs = planned.map((j) => ({ ...j, testcases: [], explore: { scenarios, budgetS } }));
-      const guests = opts.guests === undefined ? undefined : int("--guests", opts.guests, 1, 1);
+      const guests = opts.guests === undefined ? undefined : intOption("--guests", opts.guests, 1, 1);
       const outDir = resolve(opts.out);
-      const policy: Policy = { knownIssues: manifest.known_issues, knownReports: manifest.known_reports };
+      const policy = policyOf(manifest);
       if (opts.json) setQuiet(true);
       process.stderr.write(`explore: ${scenarios.length} scenarios per job (depth ${depth}${random ? `, ${random} random from seed ${seed}` : ""}), ${budgetS} s budget, ${jobs.length} job(s)\n`);
       const x = await explore({

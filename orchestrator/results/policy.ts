@@ -1,7 +1,7 @@
 // Interpretation at read time: results.json holds facts; known issues and known reports from
 // the manifest are applied whenever results are read (run, report, merge, compare, exit code),
 // so editing the manifest and running `cowlab report` updates the verdicts without a rerun.
-import type { KnownIssue, KnownReport } from "../config/testcases.ts";
+import type { KnownIssue, KnownReport, Manifest } from "../config/testcases.ts";
 import { aggregate } from "./attempts.ts";
 import { knownIssueFor } from "./known.ts";
 import type { CaseResult, KernelEntry, RunResults } from "./schema.ts";
@@ -11,7 +11,9 @@ export interface Policy {
   knownIssues: KnownIssue[];
   knownReports: KnownReport[];
 }
-export const NO_POLICY: Policy = { knownIssues: [], knownReports: [] };
+
+/** The policy a manifest states. */
+export const policyOf = (m: Pick<Manifest, "known_issues" | "known_reports">): Policy => ({ knownIssues: m.known_issues, knownReports: m.known_reports });
 
 export interface Expected {
   reason: string;

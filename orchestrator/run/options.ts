@@ -4,6 +4,7 @@ import { Option, type Command } from "commander";
 import { ARCHES, type Arch } from "../config/machines.ts";
 import type { Filters } from "./plan.ts";
 import { resolve } from "node:path";
+import { InputError } from "../util/result.ts";
 import { loadManifest, MANIFEST_FILE, type Manifest } from "../config/testcases.ts";
 import { loadMatrix, type Matrix } from "../config/matrix.ts";
 
@@ -45,9 +46,20 @@ export function matrixFilters(o: MatrixCliOptions): Filters {
   };
 }
 
+/** An integer option of at least `min`, its default when absent, or a usage error naming the flag. */
+export function intOption(flag: string, value: string | undefined, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new InputError(flag, `'${value}' is not an integer >= ${min}`);
+  return n;
+}
+
+/** The manifest file the options name (the repository's by default). */
+export const manifestFile = (o: Pick<MatrixCliOptions, "manifest">): string => (o.manifest ? resolve(o.manifest) : MANIFEST_FILE());
+
 /** The matrix and manifest the options name (the repository's by default). */
 export async function loadInputs(o: Pick<MatrixCliOptions, "manifest" | "matrix">): Promise<{ manifest: Manifest; matrix: Matrix; manifestFile: string }> {
-  const manifestFile = o.manifest ? resolve(o.manifest) : MANIFEST_FILE();
-  const [manifest, matrix] = await Promise.all([loadManifest(manifestFile), o.matrix ? loadMatrix(resolve(o.matrix)) : loadMatrix()]);
-  return { manifest, matrix, manifestFile };
+  const file = manifestFile(o);
+  const [manifest, matrix] = await Promise.all([loadManifest(file), o.matrix ? loadMatrix(resolve(o.matrix)) : loadMatrix()]);
+  return { manifest, matrix, manifestFile: file };
 }
