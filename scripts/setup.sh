@@ -14,6 +14,8 @@ APT_PACKAGES=(
   gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
   dpkg-dev
   chromium  # the report test opens the HTML report in it (playwright-core drives it)
+  openssh-server openssh-client  # SSH targets: the fault tests start their own sshd on 127.0.0.1
+  mmdebstrap e2fsprogs  # the qemu-rootfs target's Debian bookworm image (mkfs.ext4 -d, no loop mount)
 )
 
 need_root() { [ "$(id -u)" = 0 ] || { echo "setup: run as root (apt-get install is needed)" >&2; exit 2; }; }
