@@ -29,6 +29,7 @@ const RemotePath = z.string().refine((p) => p.startsWith("/"), { error: "must be
  * `keep` (and zram `none`) changes nothing: the default, so a real machine is left alone
  * unless its file asks.
  */
+const ZRAM_SIZE = "must be a size like 256M (K, M or G) or none";
 export const TargetSetup = z.strictObject({
   /** /sys/kernel/mm/transparent_hugepage/enabled */
   thp: z.enum(["always", "madvise", "never", "keep"], { error: "must be always, madvise, never or keep" }).default("keep"),
@@ -36,7 +37,8 @@ export const TargetSetup = z.strictObject({
   hugepages: z.union([z.number().int().nonnegative(), z.literal("keep")], { error: "must be a number of pages (0 or more) or keep" }).default("keep"),
   /** swap on a zram device of this size (e.g. 256M), or none */
   zram: z
-    .union([z.string().regex(/^[1-9]\d*[KMG]?$/), z.literal("none")], { error: "must be a size like 256M (K, M or G) or none" })
+    .string({ error: ZRAM_SIZE })
+    .regex(/^(?:[1-9]\d*[KMG]?|none)$/, { error: ZRAM_SIZE })
     .default("none"),
 });
 export type TargetSetup = z.infer<typeof TargetSetup>;
