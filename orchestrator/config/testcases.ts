@@ -52,10 +52,29 @@ export const KnownReport = z.strictObject({
 });
 export type KnownReport = z.infer<typeof KnownReport>;
 
+/** What a target must offer for a case to run on it (guest/capabilities.ts decides from the cowlab-setup facts). */
+export const CAPABILITY_NEEDS = ["thp", "swap", "hugetlb", "gup_test", "numa2"] as const;
+export type CapabilityNeed = (typeof CAPABILITY_NEEDS)[number];
+
+/** Cases (by case-name glob, by testcase, or both) that need a capability: a target without it SKIPs them. */
+export const CapabilityRule = z
+  .strictObject({
+    testcase: z.string().optional(),
+    /** case-name globs; one glob or a list */
+    cases: z
+      .union([z.string(), z.array(z.string()).min(1)], { error: "must be a case-name glob or a list of them" })
+      .transform((c) => (typeof c === "string" ? [c] : c))
+      .optional(),
+    needs: z.enum(CAPABILITY_NEEDS, { error: `must be one of ${CAPABILITY_NEEDS.join(", ")}` }),
+  })
+  .refine((r) => r.testcase !== undefined || r.cases !== undefined, { error: "give cases (case-name globs), testcase, or both" });
+export type CapabilityRule = z.infer<typeof CapabilityRule>;
+
 export const Manifest = z.strictObject({
   testcases: z.array(Testcase).min(1),
   known_issues: z.array(KnownIssue).default([]),
   known_reports: z.array(KnownReport).default([]),
+  capabilities: z.array(CapabilityRule).default([]),
 });
 export type Manifest = z.infer<typeof Manifest>;
 
@@ -92,6 +111,9 @@ export async function loadManifest(file = MANIFEST_FILE()): Promise<Manifest> {
   }
   for (const [i, k] of m.known_issues.entries()) {
     if (!ids.has(k.testcase) && k.testcase !== EXPLORER_ID) throw new InputError(await yamlLocation(file, ["known_issues", i, "testcase"]), `known_issues.${i}.testcase: unknown testcase '${k.testcase}'`);
+  }
+  for (const [i, r] of m.capabilities.entries()) {
+    if (r.testcase !== undefined && !ids.has(r.testcase)) throw new InputError(await yamlLocation(file, ["capabilities", i, "testcase"]), `capabilities.${i}.testcase: unknown testcase '${r.testcase}'`);
   }
   // A version range or arch that can never match would silently predict nothing (a bad range
   // used to surface only after every guest had run, as an internal error).
