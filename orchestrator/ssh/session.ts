@@ -21,6 +21,8 @@ export interface SshEndpoint {
   knownHosts: string;
   /** seconds to wait for TCP connect + SSH handshake (default 20) */
   connectTimeoutS?: number;
+  /** seconds between SSH keepalives when the peer is silent (default 5); after 3 unanswered the connection is "lost" */
+  keepaliveS?: number;
 }
 
 export type SshFailureKind =
@@ -242,7 +244,7 @@ export async function connectSsh(ep: SshEndpoint): Promise<Result<SshSession, Ss
       port: ep.port,
       username: ep.user,
       readyTimeout: Math.max(1, Math.round(timeoutS * 1000)),
-      keepaliveInterval: KEEPALIVE_MS,
+      keepaliveInterval: ep.keepaliveS !== undefined && ep.keepaliveS > 0 ? Math.round(ep.keepaliveS * 1000) : KEEPALIVE_MS,
       keepaliveCountMax: KEEPALIVE_MAX,
       hostVerifier,
       tryKeyboard: false,
@@ -354,7 +356,7 @@ class Session implements SshSession {
         resolve(r);
       };
       const onLost: LostHandler = (f) => {
-        const tail = (stdout + stderr).split("\n").slice(-20).join("\n");
+        const tail = (stdout + stderr).trimEnd().split("\n").slice(-20).join("\n");
         finish(
           err(
             fail(
@@ -579,8 +581,13 @@ class Session implements SshSession {
       if (Number.isFinite(avail)) availKiB = avail;
     }
     const rm = await this.#guard<SysError | undefined>((cb) => sftp.unlink(remote, (u) => cb(u ?? undefined)));
-    const removed = rm.ok && (rm.value === undefined || (rm.value as { code?: unknown }).code === 2 /* no such file */);
-    const partialNote = removed ? "the partial file was removed" : `the partial file ${remote} could NOT be removed (${rm.ok ? oneLine(rm.value?.message ?? "") : rm.error})`;
+    const partialNote = !rm.ok
+      ? `the partial file ${remote} could NOT be removed (${rm.error})`
+      : rm.value === undefined
+        ? "the partial file was removed"
+        : rm.value.code === 2 /* SSH_FX_NO_SUCH_FILE */
+          ? "no partial file is left"
+          : `the partial file ${remote} could NOT be removed (${oneLine(rm.value.message)})`;
     if (!this.#alive) {
       return fail("lost", this.#lostMessage(`upload of ${remote}`, this.#closeReason ?? "connection closed", `${remote} may be left partial there; reconnect and upload again`), sftpMsg);
     }
