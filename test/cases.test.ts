@@ -1,11 +1,12 @@
 // Cases known at plan time: selection with --case, the manifest's known-issue globs checked
 // against the case table, the guest told what to run, and a guest that ran other cases caught.
+import { consoleStream } from "../orchestrator/guest/protocol.ts";
 import { describe, expect, it } from "vitest";
 import { readFile } from "node:fs/promises";
 import { loadMatrix } from "../orchestrator/config/matrix.ts";
 import { checkKnownIssueGlobs, loadManifest, type Testcase } from "../orchestrator/config/testcases.ts";
 import { narrowCases, planMatrix } from "../orchestrator/run/plan.ts";
-import { guestEnv } from "../orchestrator/guest/initramfs.ts";
+import { DEFAULT_SETUP, guestEnv } from "../orchestrator/guest/initramfs.ts";
 import { classifyGuest } from "../orchestrator/results/classify.ts";
 import { repoPath } from "../orchestrator/util/paths.ts";
 
@@ -54,14 +55,14 @@ const tc = (id: string): Testcase => ({ id, family: "swap", source: `${id}.c`, t
 
 describe("the guest runs what the host planned", () => {
   it("the init's env names each testcase's cases", () => {
-    const env = guestEnv([tc("swap"), tc("gup-after-fork")], { zram: "256M", hugepages: 16 }, { swap: ["a", "b-c"], "gup-after-fork": ["x"] });
+    const env = guestEnv([tc("swap"), tc("gup-after-fork")], DEFAULT_SETUP, { swap: ["a", "b-c"], "gup-after-fork": ["x"] });
     expect(env).toContain('COWLAB_FILTER_swap="a,b-c"\n');
     expect(env).toContain('COWLAB_FILTER_gup_after_fork="x"\n');
-    expect(guestEnv([tc("swap")], { zram: "256M", hugepages: 16 })).not.toContain("COWLAB_FILTER");
+    expect(guestEnv([tc("swap")], DEFAULT_SETUP)).not.toContain("COWLAB_FILTER");
   });
 
   const run = (names: string[]) => ({
-    console: `# cowlab-begin swap\nKTAP version 1\n1..${names.length}\n${names.map((n, i) => `ok ${i + 1} ${n}`).join("\n")}\n# cowlab-end swap rc=0 ms=5\n# cowlab-done\n`,
+    ...consoleStream(`# cowlab-begin swap\nKTAP version 1\n1..${names.length}\n${names.map((n, i) => `ok ${i + 1} ${n}`).join("\n")}\n# cowlab-end swap rc=0 ms=5\n# cowlab-done\n`),
     ending: "exited" as const,
     exitCode: 0,
   });

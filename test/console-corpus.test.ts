@@ -2,6 +2,7 @@
 // captured: its README.md): the kernel reports the console reader finds, with their
 // normalized titles, and the verdicts the classifier gives. The consoles are real; where a
 // test needs a second console of the same crash it derives it from a real one in the open.
+import { consoleStream } from "../orchestrator/guest/protocol.ts";
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { findKernelReports, isFatalLine, normalizeTitle, untangleConsole } from "../orchestrator/qemu/console.ts";
@@ -67,7 +68,7 @@ describe("console corpus: kernel reports", () => {
 
 describe("console corpus: verdicts", () => {
   it("5.10: the kernel's old COW bugs fail 21 cases, nothing crashes, the R/O-pin cases skip", () => {
-    const c = classifyGuest(id("5.10", "x86_64", "base"), testcases, { console: read("5.10-x86_64-cow-failures.log"), ending: "exited", exitCode: 0 });
+    const c = classifyGuest(id("5.10", "x86_64", "base"), testcases, { ...consoleStream(read("5.10-x86_64-cow-failures.log")), ending: "exited", exitCode: 0 });
     expect(c.guestStatus).toBe("ok");
     expect(c.release).toBe("5.10.262");
     expect(c.reports).toEqual([]);
@@ -110,7 +111,7 @@ describe("console corpus: verdicts", () => {
     ["6.12-arm64-debug-vm-internal-error.log", "arm64"],
   ] as const) {
     it(`DEBUG_VM ${arch}: the case that took the R/O pin is a crash with the normalized title, the cases before it keep their verdicts`, () => {
-      const c = classifyGuest(id("6.12", arch, "cow-breakers"), only("gup-after-fork"), { console: read(file), ending: "stopped-after-oops", exitCode: undefined });
+      const c = classifyGuest(id("6.12", arch, "cow-breakers"), only("gup-after-fork"), { ...consoleStream(read(file)), ending: "stopped-after-oops", exitCode: undefined });
       expect(c.guestStatus).toBe("crash");
       expect(c.guestReason).toBe(VM_BUG);
       expect(c.reports.map((r) => r.title)).toEqual([VM_BUG]);
@@ -134,7 +135,7 @@ describe("console corpus: verdicts", () => {
   }
 
   it("a panic at boot: every testcase is a crash, not run, with the panic's title", () => {
-    const c = classifyGuest(id("6.12", "x86_64", "base"), testcases, { console: read("6.12-x86_64-panic-no-root-fs.log"), ending: "exited", exitCode: 0 });
+    const c = classifyGuest(id("6.12", "x86_64", "base"), testcases, { ...consoleStream(read("6.12-x86_64-panic-no-root-fs.log")), ending: "exited", exitCode: 0 });
     expect(c.guestStatus).toBe("crash");
     expect(c.guestReason).toBe(NO_ROOT);
     expect(rows(c.results as Row[])).toEqual(["gup-after-fork/*=crash", "gup-before-fork/*=crash", "swap/*=crash", "migration/*=crash"]);
@@ -143,7 +144,7 @@ describe("console corpus: verdicts", () => {
 
   it("a guest killed mid-run: the finished cases keep what they printed, the rest is error, nothing the kill cut short is fail", () => {
     const text = read("6.12-x86_64-sigkilled-mid-run.log");
-    const c = classifyGuest(id("6.12", "x86_64", "base"), testcases, { console: text, ending: "exited", exitCode: undefined });
+    const c = classifyGuest(id("6.12", "x86_64", "base"), testcases, { ...consoleStream(text), ending: "exited", exitCode: undefined });
     expect(c.guestStatus).toBe("qemu-error");
     expect(c.reports).toEqual([]);
     const rs = c.results as Row[];
@@ -162,9 +163,9 @@ describe("console corpus: verdicts", () => {
   it("a guest that went silent (stopped by the silence watchdog): the case it was in is a timeout, the guest a hang, nothing a fail", () => {
     const text = read("6.12-x86_64-hang-no-output.log");
     const hang = { id: "hang", family: "swap" as const, source: "hang.c", timeout_s: 5, checks: "", mechanism: "", requires: { config: [], guest: [] }, references: [] };
-    const c = classifyGuest(id("6.12", "x86_64", "base"), [hang], { console: text, ending: "no-output", exitCode: undefined });
+    const c = classifyGuest(id("6.12", "x86_64", "base"), [hang], { ...consoleStream(text), ending: "no-output", exitCode: undefined });
     expect(c.guestStatus).toBe("timeout");
-    expect(c.guestReason.split("\n")[0]).toBe("guest hung: no console output for too long (silence watchdog); console tail:");
+    expect(c.guestReason.split("\n")[0]).toBe("guest hung: no output for too long (silence watchdog); output tail:");
     expect(rows(c.results as Row[])).toEqual(["hang/*=timeout"]);
     expect(c.results[0]!.reason).toBe("guest hung with no output in hang after 0 of 1 results");
   });

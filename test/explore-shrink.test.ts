@@ -1,5 +1,6 @@
 // Shrinking and the explore rows, with a fake guest: the loop's logic on its own. The real
 // guest rounds are exercised by the integration tests (test/integration/explore.test.ts).
+import { consoleStream } from "../orchestrator/guest/protocol.ts";
 import { foldAttempts, single } from "../orchestrator/results/attempts.ts";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Grammar, loadGrammar } from "../orchestrator/explore/grammar.ts";
@@ -106,7 +107,7 @@ describe("explore rows", () => {
 
   it("reads the explore block out of a whole guest console (markers, kernel lines and all)", () => {
     const console_ = ["# cowlab-setup uname=6.12.117", "# cowlab-begin explore", "scenario " + line, "1 pin:iouring ok", "[    3.1] random: crng init done", "2 fork ok", "3 write:parent ok", "4 read:pin w3", "end", "# cowlab-end explore rc=0 ms=812", "# cowlab-done"].join("\n");
-    const c = classifyGuest(base, [], { console: console_, ending: "exited", exitCode: 0 });
+    const c = classifyGuest(base, [], { ...consoleStream(console_), ending: "exited", exitCode: 0 });
     const block = c.blockLines("explore");
     expect(block).toMatchObject({ ended: true, rc: 0, ms: 812 });
     expect(exploreResults(base, { scenarios: [line], budgetS: 60 }, block, g).map((r) => [r.case, r.status])).toEqual([[line, "pass"]]);

@@ -1,7 +1,11 @@
+import { consoleStream } from "../orchestrator/guest/protocol.ts";
 import { foldAttempts } from "../orchestrator/results/attempts.ts";
 import { applyPolicy } from "../orchestrator/results/policy.ts";
 import { describe, expect, it } from "vitest";
-import { parseGuestOutput } from "../orchestrator/results/ktap.ts";
+import { readGuest } from "../orchestrator/results/ktap.ts";
+import { untangleConsole } from "../orchestrator/qemu/console.ts";
+
+const parseGuestOutput = (text: string) => readGuest(consoleStream(text).events);
 import { classifyGuest } from "../orchestrator/results/classify.ts";
 import type { Testcase } from "../orchestrator/config/testcases.ts";
 
@@ -60,7 +64,7 @@ describe("KTAP parsing", () => {
 
 describe("classification", () => {
   it("maps KTAP to pass, fail (with the last diagnostic), skip and error", () => {
-    const c = classifyGuest(id, [tc("alpha")], { console: GOOD, ending: "exited", exitCode: 0 });
+    const c = classifyGuest(id, [tc("alpha")], { ...consoleStream(GOOD), ending: "exited", exitCode: 0 });
     expect(c.guestStatus).toBe("ok");
     expect(c.release).toBe("6.12.117");
     expect(c.results.map((r) => [r.case, r.status, r.reason])).toEqual([
@@ -81,7 +85,7 @@ ok 1 base
 [    2.000001] Oops: 0000 [#1] SMP
 [    2.000002] Call Trace:
 `;
-    const c = classifyGuest(id, [tc("alpha"), tc("beta")], { console, ending: "timeout", exitCode: undefined });
+    const c = classifyGuest(id, [tc("alpha"), tc("beta")], { ...consoleStream(console), ending: "timeout", exitCode: undefined });
     expect(c.guestStatus).toBe("timeout");
     expect(c.results.map((r) => [r.testcase, r.case, r.status])).toEqual([
       ["alpha", "base", "pass"],
@@ -93,19 +97,19 @@ ok 1 base
 
   it("does not count a plain pr_warn starting with WARNING: as a kernel fault", () => {
     const console = "[ 0.4] WARNING: workqueue cpumask: online intersect > possible intersect\n# cowlab-begin alpha\n1..1\nok 1 base\n# cowlab-end alpha rc=0 ms=5\n# cowlab-done\n";
-    expect(classifyGuest(id, [tc("alpha")], { console, ending: "exited", exitCode: 0 }).reports).toEqual([]);
+    expect(classifyGuest(id, [tc("alpha")], { ...consoleStream(console), ending: "exited", exitCode: 0 }).reports).toEqual([]);
   });
 
   it("does not mistake a reproducer printing BUG: for a kernel report", () => {
     const console = "# cowlab-begin alpha\nKTAP version 1\n1..1\n# BUG: this is the test talking\nnot ok 1 base\n# cowlab-end alpha rc=1 ms=5\n# cowlab-done\n";
-    const c = classifyGuest(id, [tc("alpha")], { console, ending: "exited", exitCode: 0 });
+    const c = classifyGuest(id, [tc("alpha")], { ...consoleStream(console), ending: "exited", exitCode: 0 });
     expect(c.results.map((r) => r.status)).toEqual(["fail"]);
     expect(c.guestStatus).toBe("ok");
   });
 
   it("marks a case during which the kernel WARNed as crash even if it printed ok", () => {
     const console = "# cowlab-begin alpha\n1..1\n[ 3.1] WARNING: CPU: 0 PID: 42 at mm/memory.c:123 do_wp_page+0x1/0x2\nok 1 base\n# cowlab-end alpha rc=0 ms=5\n# cowlab-done\n";
-    const c = classifyGuest(id, [tc("alpha")], { console, ending: "exited", exitCode: 0 });
+    const c = classifyGuest(id, [tc("alpha")], { ...consoleStream(console), ending: "exited", exitCode: 0 });
     expect(c.results[0]!.status).toBe("crash");
     expect(c.results[0]!.reason).toContain("WARNING: CPU: 0 PID: 42 at mm/memory.c:123");
     expect(c.guestStatus).toBe("crash");
@@ -115,10 +119,10 @@ ok 1 base
     const console = "# cowlab-setup uname=6.1.192\n# cowlab-begin alpha\n1..1\n[ 0.5] WARNING: CPU: 1 PID: 9 at kernel/workqueue.c:10 wq_init+0x1/0x2\nok 1 base\n# cowlab-end alpha rc=0 ms=5\n# cowlab-done\n";
     const known = [{ title: "kernel/workqueue.c", kernels: "6.1", reason: "boot-time quirk" }];
     const read = (kernel: string) => {
-      const c = classifyGuest({ ...id, kernel }, [tc("alpha")], { console: console.replace("6.1.192", kernel), ending: "exited", exitCode: 0 });
+      const c = classifyGuest({ ...id, kernel }, [tc("alpha")], { ...consoleStream(console.replace("6.1.192", kernel)), ending: "exited", exitCode: 0 });
       expect(c.guestStatus).toBe("crash");
       expect(c.results[0]).toMatchObject({ status: "crash", own: "pass" });
-      const entry = { job: id.job, kernel_spec: "6.1", variant: "base", arch: id.arch, source: "", version: kernel, release: c.release ?? null, status: c.guestStatus, reason: c.guestReason, build: null, boot: { accel: "tcg" as const, seconds: 1, guest_seconds: 1, ending: "exited" as const, exit_code: 0, console: "c", qemu_cmdline: "q", rerun: "r", setup: {}, testcases: [], reports: c.reports }, reruns: [], seconds: 1 };
+      const entry = { job: id.job, kernel_spec: "6.1", variant: "base", arch: id.arch, source: "", version: kernel, release: c.release ?? null, status: c.guestStatus, reason: c.guestReason, build: null, boot: { runtime: "qemu-initramfs" as const, accel: "tcg" as const, seconds: 1, guest_seconds: 1, ending: "exited" as const, exit_code: 0, console: "c", qemu_cmdline: "q", rerun: "r", setup: {}, testcases: [], reports: c.reports }, reruns: [], seconds: 1 };
       const run = { schema_version: 2 as const, run: { id: "r", started_at: "", finished_at: null, complete: true, seconds: 1, command: "", shard: null, repeat: 1, retry_failed: 0, host: { hostname: "h", cores: 2, memory_gib: 1, qemu: "q", node: "n" } }, kernels: [entry], results: foldAttempts([{ guest: 1, rows: c.results }]) };
       return applyPolicy(run, { knownIssues: [], knownReports: known });
     };
@@ -145,20 +149,20 @@ ok 1 y
 # cowlab-end c rc=2 ms=3
 # cowlab-done
 `;
-    const c = classifyGuest(id, [tc("a"), tc("b"), tc("c")], { console, ending: "exited", exitCode: 0 });
+    const c = classifyGuest(id, [tc("a"), tc("b"), tc("c")], { ...consoleStream(console), ending: "exited", exitCode: 0 });
     expect(c.results.map((r) => `${r.testcase}/${r.case}=${r.status}`)).toEqual(["a/x=pass", "a/*=timeout", "b/*=error", "c/y=pass", "c/*=error"]);
     expect(c.results[2]!.reason).toMatch(/no KTAP plan/);
   });
 
   it("reports QEMU ending early without a kernel report as a lab error, not a kernel failure", () => {
-    const c = classifyGuest(id, [tc("a")], { console: "some firmware noise\n", ending: "exited", exitCode: 1 });
+    const c = classifyGuest(id, [tc("a")], { ...consoleStream("some firmware noise\n"), ending: "exited", exitCode: 1 });
     expect(c.guestStatus).toBe("qemu-error");
     expect(c.results.map((r) => r.status)).toEqual(["error"]);
   });
 
   it("reports a panic while booting as crash for every testcase", () => {
     const console = "[ 0.5] Kernel panic - not syncing: VFS: Unable to mount root fs\n";
-    const c = classifyGuest(id, [tc("a"), tc("b")], { console, ending: "exited", exitCode: 0 });
+    const c = classifyGuest(id, [tc("a"), tc("b")], { ...consoleStream(console), ending: "exited", exitCode: 0 });
     expect(c.results.map((r) => r.status)).toEqual(["crash", "crash"]);
     expect(c.results[0]!.reason).toContain("Kernel panic: VFS: Unable to mount root fs");
   });
@@ -186,15 +190,16 @@ describe("a printk inside a program's line", () => {
     expect(b.plan).toBe(21);
     expect(b.results).toHaveLength(21);
     expect(b.results[0]).toMatchObject({ ok: false, number: 1, name: "iouring-fork-parent-write-base" });
-    expect(out.lines).toContain("[    1.182593] input: ImExPS/2 Generic Explorer Mouse as /devices/platform/i8042/serio1/input/input2");
-    expect(out.lines).toHaveLength(text.split("\n").length);
-    const c = classifyGuest({ ...id, job: "6.12/step-03/x86_64" }, [tc("gup-before-fork", "gup-before-fork")], { console: text, ending: "exited", exitCode: 0 });
+    const lines = untangleConsole(text.split("\n"));
+    expect(lines).toContain("[    1.182593] input: ImExPS/2 Generic Explorer Mouse as /devices/platform/i8042/serio1/input/input2");
+    expect(lines).toHaveLength(text.split("\n").length);
+    const c = classifyGuest({ ...id, job: "6.12/step-03/x86_64" }, [tc("gup-before-fork", "gup-before-fork")], { ...consoleStream(text), ending: "exited", exitCode: 0 });
     expect(c.results.find((r) => r.case === "iouring-fork-parent-write-base")?.status).toBe("fail");
     expect(c.reports).toEqual([]);
   });
 
   it("two records inside one line, and a line a program only began", () => {
-    const lines = parseGuestOutput("# cowlab-begin a\n1..1\nnot ok 1 x[    2.000001] one\n[    2.000002] two\n-y\n# cowlab-end a rc=1 ms=3\n").lines;
+    const lines = untangleConsole("# cowlab-begin a\n1..1\nnot ok 1 x[    2.000001] one\n[    2.000002] two\n-y\n# cowlab-end a rc=1 ms=3\n".split("\n"));
     expect(lines.slice(2, 5)).toEqual(["[    2.000001] one", "[    2.000002] two", "not ok 1 x-y"]);
   });
 });

@@ -8,11 +8,18 @@ import { ensureEntry, exists, FillError, fillFailure, markUsed, writeFileAtomic 
 import { uniqueSuffix } from "../util/unique.ts";
 import { ok, type Result } from "../util/result.ts";
 
+/** What the runner may change on the guest before the programs run (guests/run-testcases.sh). */
 export interface GuestSetup {
-  zram: string;
-  hugepages: number;
+  thp: "always" | "madvise" | "never" | "keep";
+  zram: string | "none";
+  hugepages: number | "keep";
+  /** put THP, hugepages and swap back when done (a machine the lab does not own) */
+  restore?: boolean;
+  /** console loglevel 5: the programs share the serial line with the kernel */
+  quietConsole?: boolean;
 }
-export const DEFAULT_SETUP: GuestSetup = { zram: "256M", hugepages: 16 };
+/** The lab's own guests: THP always, 16 hugetlb pages, 256 MiB swap on zram. */
+export const DEFAULT_SETUP: GuestSetup = { thp: "always", zram: "256M", hugepages: 16, quietConsole: true };
 
 /**
  * Shell-safe env file the init script sources: the testcases in order, their bounds, and,
@@ -23,8 +30,11 @@ export const DEFAULT_SETUP: GuestSetup = { zram: "256M", hugepages: 16 };
 export function guestEnv(testcases: Testcase[], setup: GuestSetup, cases?: Record<string, string[]>, explore?: GuestExplore): string {
   const v = (t: Testcase): string => t.id.replace(/-/g, "_");
   const lines = [
+    `COWLAB_THP=${setup.thp}`,
     `COWLAB_ZRAM_SIZE=${setup.zram}`,
     `COWLAB_HUGEPAGES=${setup.hugepages}`,
+    ...(setup.restore ? ["COWLAB_RESTORE=1"] : []),
+    ...(setup.quietConsole ? ["COWLAB_QUIET_CONSOLE=1"] : []),
     `COWLAB_TESTCASES="${testcases.map((t) => t.id).join(" ")}"`,
     ...testcases.map((t) => `COWLAB_TIMEOUT_${v(t)}=${t.timeout_s}`),
     ...testcases.filter((t) => cases?.[t.id]).map((t) => `COWLAB_FILTER_${v(t)}="${cases![t.id]!.join(",")}"`),
@@ -32,6 +42,9 @@ export function guestEnv(testcases: Testcase[], setup: GuestSetup, cases?: Recor
   ];
   return lines.join("\n") + "\n";
 }
+
+/** The runner every runtime uses (the initramfs's init sources it; SSH runtimes upload it). */
+export const RUNNER = repoPath("guests", "run-testcases.sh");
 
 /** The explorer's part of a guest: its interpreter and the scenario lines it runs. */
 export interface GuestExplore {
@@ -51,12 +64,13 @@ export async function buildInitramfs(
   opts: { setup?: GuestSetup; cases?: Record<string, string[]>; explore?: GuestExplore } = {},
 ): Promise<Result<string>> {
   const init = await readFile(repoPath("guests", "init.sh"), "utf8");
+  const runner = await readFile(RUNNER, "utf8");
   const env = guestEnv(testcases, opts.setup ?? DEFAULT_SETUP, opts.cases, opts.explore);
   const bins = await Promise.all(testcases.map(async (t) => sha256FileCached(join(reproducerDir, t.id))));
   const ex = opts.explore;
   const scenarios = ex ? ex.scenarios.join("\n") + "\n" : "";
   const explore = ex ? [await sha256FileCached(ex.interp), sha256(scenarios)] : [];
-  const key = contentKey({ init: sha256(init), env: sha256(env), busybox: await sha256FileCached(busybox), bins, explore });
+  const key = contentKey({ init: sha256(init), runner: sha256(runner), env: sha256(env), busybox: await sha256FileCached(busybox), bins, explore });
   const out = cachePath("initramfs", `${key}.cpio`);
   const valid = async (): Promise<boolean> =>
     (await exists(out)) && (await sha256File(out)) === (await readFile(`${out}.sha256`, "utf8").catch(() => "")).trim();
@@ -68,6 +82,7 @@ export async function buildInitramfs(
         await copyFile(busybox, join(stage, "bin", "busybox"));
         await writeFile(join(stage, "init"), init);
         await chmod(join(stage, "init"), 0o755);
+        await writeFile(join(stage, "run-testcases.sh"), runner);
         await writeFile(join(stage, "etc", "cowlab.env"), env);
         for (const t of testcases) await copyFile(join(reproducerDir, t.id), join(stage, "testcases", t.id));
         if (ex) {

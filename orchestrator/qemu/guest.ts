@@ -2,7 +2,7 @@ import { createWriteStream } from "node:fs";
 import { execa } from "execa";
 import { isFatalLine } from "./console.ts";
 
-export interface GuestRun {
+export interface QemuRun {
   /** how the guest ended: QEMU exited by itself, was killed at the timeout, or could not start */
   ending: "exited" | "timeout" | "no-output" | "spawn-failed" | "stopped-after-oops";
   exitCode: number | undefined;
@@ -32,7 +32,7 @@ export interface GuestRequest {
 
 const FIRST_LINE = "# cowlab-begin";
 
-export async function runGuest({ argv, cwd, consolePath, timeoutS, onLine, oopsGraceS = 10, silenceS }: GuestRequest): Promise<GuestRun> {
+export async function runGuest({ argv, cwd, consolePath, timeoutS, onLine, oopsGraceS = 10, silenceS }: GuestRequest): Promise<QemuRun> {
   const out = createWriteStream(consolePath);
   const started = performance.now();
   let bootSeconds: number | undefined;

@@ -1,6 +1,6 @@
-// KTAP as the reproducers print it, framed by the guest init's markers. Pure parsing: what
-// the lines say, nothing about what it means for a verdict (that is classify.ts).
-import { isKernelLine, untangleConsole } from "../qemu/console.ts";
+// KTAP as the reproducers print it, read from the guest protocol's events. Pure parsing:
+// what the lines say, nothing about what it means for a verdict (that is classify.ts).
+import type { GuestEvent } from "../guest/protocol.ts";
 
 export type KtapDirective = "SKIP" | "ERROR" | "TODO" | "XFAIL" | undefined;
 
@@ -13,64 +13,56 @@ export interface KtapResult {
   /** diagnostic lines since the previous result */
   diagnostics: string[];
   durationMs: number | undefined;
-  /** console line index of the result line */
-  line: number;
+  /** index of the result's event */
+  at: number;
 }
 
 export interface TestcaseBlock {
   id: string;
-  beginLine: number;
-  endLine: number | undefined;
+  /** event indices of the program's begin and end markers (end undefined: it never ended) */
+  begin: number;
+  end: number | undefined;
   rc: number | undefined;
   ms: number | undefined;
   version: boolean;
   plan: number | undefined;
   results: KtapResult[];
+  /** every line the program printed, without nesting */
+  lines: string[];
 }
 
 export interface GuestOutput {
   setup: Record<string, string>;
   blocks: TestcaseBlock[];
   done: boolean;
-  lines: string[];
 }
 
 const RESULT = /^(not )?ok (\d+)(?: -)? ([^#]*?)\s*(?:#\s*(SKIP|ERROR|TODO|XFAIL)\b:?\s*(.*))?$/i;
 const PLAN = /^1\.\.(\d+)\s*$/;
-const BEGIN = /^# cowlab-begin (\S+)/;
-const END = /^# cowlab-end (\S+) rc=(-?\d+) ms=(-?\d+)/;
-const SETUP = /^# cowlab-setup (\w+)=(.*)$/;
 const DURATION = /^# duration_ms:\s*(\d+)/;
 
-export function parseGuestOutput(consoleText: string): GuestOutput {
-  const lines = untangleConsole(consoleText.split("\n"));
-  const out: GuestOutput = { setup: {}, blocks: [], done: false, lines };
+export function readGuest(events: GuestEvent[]): GuestOutput {
+  const out: GuestOutput = { setup: {}, blocks: [], done: false };
   let block: TestcaseBlock | undefined;
   let diags: string[] = [];
   let duration: number | undefined;
 
-  lines.forEach((raw, i) => {
-    if (isKernelLine(raw)) return;
-    const line = raw.trim();
+  events.forEach((e, i) => {
     let m: RegExpExecArray | null;
-    if ((m = SETUP.exec(line))) {
-      out.setup[m[1]!] = m[2]!.trim();
-    } else if ((m = BEGIN.exec(line))) {
-      block = { id: m[1]!, beginLine: i, endLine: undefined, rc: undefined, ms: undefined, version: false, plan: undefined, results: [] };
+    if (e.kind === "setup") out.setup[e.key] = e.value;
+    else if (e.kind === "begin") {
+      block = { id: e.testcase, begin: i, end: undefined, rc: undefined, ms: undefined, version: false, plan: undefined, results: [], lines: [] };
       out.blocks.push(block);
       diags = [];
       duration = undefined;
-    } else if ((m = END.exec(line))) {
-      if (block && block.id === m[1]) {
-        block.endLine = i;
-        block.rc = Number(m[2]);
-        block.ms = Number(m[3]);
-      }
+    } else if (e.kind === "end") {
+      if (block && block.id === e.testcase) Object.assign(block, { end: i, rc: e.rc, ms: e.ms });
       block = undefined;
-    } else if (line === "# cowlab-done") {
-      out.done = true;
-    } else if (block) {
-      if (/^KTAP version \d+/.test(line) || /^TAP version \d+/.test(line)) block.version = true;
+    } else if (e.kind === "done") out.done = true;
+    else if (e.kind === "line" && block && e.testcase === block.id) {
+      const line = e.text;
+      block.lines.push(line);
+      if (/^K?TAP version \d+/.test(line)) block.version = true;
       else if ((m = PLAN.exec(line)) && block.plan === undefined) block.plan = Number(m[1]);
       else if ((m = DURATION.exec(line))) duration = Number(m[1]);
       else if ((m = RESULT.exec(line))) {
@@ -82,7 +74,7 @@ export function parseGuestOutput(consoleText: string): GuestOutput {
           directiveText: (m[5] ?? "").trim(),
           diagnostics: diags,
           durationMs: duration,
-          line: i,
+          at: i,
         });
         diags = [];
         duration = undefined;

@@ -22,7 +22,7 @@ export interface Expected {
 /** A case as read under a policy: `expected` when a known issue predicts its failure. */
 export type JudgedCase = CaseResult & { expected?: Expected };
 /** A job as read: its known-harmless reports named, and no longer a crash if they were all. */
-export type JudgedKernel = KernelEntry & { known_reports: { title: string; line: number; reason: string }[] };
+export type JudgedKernel = KernelEntry & { known_reports: { title: string; at?: number; line?: number; reason: string }[] };
 export type JudgedRun = Omit<RunResults, "results" | "kernels"> & { results: JudgedCase[]; kernels: JudgedKernel[] };
 
 const knownReportFor = (title: string, release: string, arch: string, reports: KnownReport[]): KnownReport | undefined =>

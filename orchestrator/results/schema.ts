@@ -43,21 +43,31 @@ export const CaseResult = z.strictObject({
 export type CaseResult = z.infer<typeof CaseResult>;
 
 export const Boot = z.strictObject({
-  accel: z.enum(["kvm", "tcg"]),
-  seconds: z.number().nullable().describe("QEMU start to the first testcase marker"),
-  guest_seconds: z.number().describe("QEMU start to QEMU exit"),
-  ending: z.enum(["exited", "timeout", "no-output", "spawn-failed", "stopped-after-oops"]).describe("no-output: the silence watchdog stopped a guest that printed nothing for too long"),
+  runtime: z.enum(["qemu-initramfs", "qemu-rootfs", "ssh"]).default("qemu-initramfs").describe("how the guest ran (orchestrator/runtime/)"),
+  target: z.string().optional().describe("guests/targets/NAME.yaml the guest ran on"),
+  accel: z.enum(["kvm", "tcg", "none"]).describe("none: not a QEMU guest (an SSH target)"),
+  seconds: z.number().nullable().describe("guest start (QEMU start, SSH connect) to the first testcase marker"),
+  guest_seconds: z.number().describe("guest start to its end"),
+  ending: z
+    .enum(["exited", "timeout", "no-output", "spawn-failed", "stopped-after-oops", "connect-failed", "lost"])
+    .describe("no-output: the silence watchdog stopped a guest that printed nothing for too long; connect-failed: the SSH target was never reached (or never came back); lost: the connection dropped mid-run"),
   exit_code: z.number().nullable(),
-  console: z.string().describe("console log, relative to the run folder"),
-  qemu_cmdline: z.string(),
+  console: z.string().describe("the guest's log (serial console, or the SSH session's transcript), relative to the run folder"),
+  qemu_cmdline: z.string().describe("the command that ran the guest (QEMU's, or the SSH runner's)"),
   rerun: z.string().describe("one line that reruns this guest by hand from the run folder"),
-  setup: z.record(z.string(), z.string()).describe("what the guest init reported it set up"),
+  setup: z.record(z.string(), z.string()).describe("what the guest runner reported it set up and found (thp, swap, hugepages, NUMA nodes, gup_test, uname)"),
   testcases: z
     .array(z.strictObject({ id: z.string(), ms: z.number().nullable(), rc: z.number().nullable() }))
     .describe("wall time (guest clock) and exit code of each testcase program"),
   reports: z
-    .array(z.strictObject({ title: z.string(), line: z.number() }))
-    .describe("kernel reports (oops headers) found on the console, titles normalized; manifest known_reports are applied when results are read"),
+    .array(
+      z.strictObject({
+        title: z.string(),
+        at: z.number().optional().describe("printk time (s) of the report's first line"),
+        line: z.number().optional().describe("results written before the guest protocol: the report's console line"),
+      }),
+    )
+    .describe("kernel reports (oops headers) the guest's kernel log showed, titles normalized; manifest known_reports are applied when results are read"),
 });
 export type Boot = z.infer<typeof Boot>;
 

@@ -1,6 +1,8 @@
-// "How it runs", for one job: source → kernel build → guest (reproducers + initramfs) → QEMU
-// → verdicts. Each stage returns a typed result; a failed stage ends the job as data.
-import { copyFile, mkdir, writeFile, chmod, readFile } from "node:fs/promises";
+// "How it runs", for one job, in separate steps: artifacts (source → kernel build →
+// reproducers), the runtime (one guest per attempt, orchestrator/runtime/), classification
+// (events → verdicts, results/classify.ts) and the attempts' fold; policy is applied when
+// results are read. Each step returns a typed result; a failed step ends the job as data.
+import { mkdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { MachineProfile } from "../config/machines.ts";
 import type { Testcase } from "../config/testcases.ts";
@@ -9,13 +11,13 @@ import type { SourceFailure } from "./variant.ts";
 import { buildKernel, type KernelBuild } from "../build/kernel.ts";
 import { busyboxFor } from "../guest/busybox.ts";
 import { buildReproducers, INTERP } from "../guest/reproducers.ts";
-import { buildInitramfs, type GuestExplore } from "../guest/initramfs.ts";
+import type { GuestExplore } from "../guest/initramfs.ts";
 import { loadGrammar } from "../explore/grammar.ts";
 import { EXPLORE, exploreResults } from "../explore/verdicts.ts";
-import { chooseAccel, type AccelChoice } from "../qemu/accel.ts";
-import { qemuArgv, shellQuote } from "../qemu/command.ts";
-import { runGuest } from "../qemu/guest.ts";
+import type { AccelChoice } from "../qemu/accel.ts";
 import { classifyGuest, type Classified } from "../results/classify.ts";
+import { qemuInitramfs } from "../runtime/qemu-initramfs.ts";
+import type { GuestRun, GuestRuntime, GuestWork } from "../runtime/types.ts";
 import { foldAttempts, needsRetry, single, type AttemptRow } from "../results/attempts.ts";
 import type { Boot, CaseResult, KernelEntry } from "../results/schema.ts";
 import { jobId, jobSlug, type JobSpec } from "./plan.ts";
@@ -25,6 +27,8 @@ import type { Result } from "../util/result.ts";
 export interface JobContext {
   runDir: string;
   accel: AccelChoice;
+  /** how each guest runs (default: the lab's own QEMU initramfs guest) */
+  runtime?: GuestRuntime;
   /** guests per job (--repeat; default 1) */
   repeat?: number;
   /** fresh guests per job for the cases that did not pass (--retry-failed; default 0) */
@@ -45,8 +49,7 @@ export interface Prepared {
   machine: MachineProfile;
   source: SourceTree;
   build: KernelBuild;
-  initramfs: string;
-  /** what the initramfs was made of, so a retry can pack one with only the failed cases */
+  /** what every guest of the job is made of; a retry runs only the failed cases from the same parts */
   parts: { busybox: string; reproducers: string; explore?: GuestExplore };
 }
 
@@ -119,7 +122,7 @@ export async function prepareJob(spec: JobSpec, machine: MachineProfile, ctx: Jo
   const build = await buildKernel({
     source: source.value,
     machine,
-    fragments: [...spec.kernel.fragments, ...spec.variant.fragments],
+    fragments: [...spec.kernel.fragments, ...spec.variant.fragments, ...(ctx.runtime?.fragments ?? [])],
     ...(ctx.objDir ? { objDir: ctx.objDir } : {}),
     ...(ctx.reproducible ? { reproducible: true } : {}),
   });
@@ -140,20 +143,11 @@ export async function prepareJob(spec: JobSpec, machine: MachineProfile, ctx: Jo
     if (!interp.ok) return { ok: false, error: failedJob(spec, started, "guest-error", `${interp.error.message}\n${interp.error.detail ?? ""}`, base) };
     explore = { interp: join(interp.value, INTERP.id), scenarios: spec.explore.scenarios, budgetS: spec.explore.budgetS };
   }
-  const initramfs = await buildInitramfs(busybox.value, repro.value, spec.testcases, { ...(spec.cases ? { cases: spec.cases } : {}), ...(explore ? { explore } : {}) });
-  if (!initramfs.ok) return { ok: false, error: failedJob(spec, started, "guest-error", initramfs.error.message, base) };
-  return { ok: true, value: { spec, machine, source: source.value, build: b, initramfs: initramfs.value, parts: { busybox: busybox.value, reproducers: repro.value, ...(explore ? { explore } : {}) } } };
+  return { ok: true, value: { spec, machine, source: source.value, build: b, parts: { busybox: busybox.value, reproducers: repro.value, ...(explore ? { explore } : {}) } } };
 }
 
 /** What one guest is asked to run: the whole job, or (a retry) only the cases that failed. */
-interface GuestPlan {
-  n: number;
-  purpose?: "repeat" | "retry";
-  initramfs: string;
-  testcases: Testcase[];
-  cases?: CaseTable;
-  explore?: JobSpec["explore"];
-}
+type GuestPlan = Omit<GuestWork, "reproducers" | "busybox" | "explore"> & { explore?: JobSpec["explore"] };
 
 interface GuestAttempt {
   purpose: GuestPlan["purpose"];
@@ -162,73 +156,52 @@ interface GuestAttempt {
   rows: AttemptRow[];
 }
 
-/**
- * The silence watchdog's bound: the init prints at least a marker per testcase, and kills a
- * testcase at its own bound, so a guest quiet for longer than the longest bound plus a margin
- * has hung (the kernel, or a program that starved the init) and is stopped early.
- */
-export const silenceBound = (testcases: Pick<Testcase, "timeout_s">[], explore: boolean): number =>
-  // an explorer line prints its block when it ends: set-up and a few 5 s step bounds
-  Math.max(5, explore ? 60 : 0, ...testcases.map((t) => t.timeout_s)) + 30;
-
-async function runAttempt(p: Prepared, ctx: JobContext, plan: GuestPlan): Promise<GuestAttempt> {
-  const { spec, machine, build } = p;
-  const jobDir = join(ctx.runDir, "guests", jobSlug(spec));
-  const dir = plan.n === 1 ? jobDir : join(jobDir, `guest-${plan.n}`);
-  await mkdir(dir, { recursive: true });
-  // The run folder carries its own copy of kernel and initramfs, so any result can be
-  // replayed from it even after the cache was pruned.
-  const kernel = join(jobDir, machine.image.split("/").pop()!);
-  if (plan.n === 1) await copyFile(build.image, kernel);
-  const initrd = plan.initramfs === p.initramfs && plan.n > 1 ? join(jobDir, "initramfs.cpio") : join(dir, "initramfs.cpio");
-  if (plan.n === 1 || plan.initramfs !== p.initramfs) await copyFile(plan.initramfs, initrd);
-  const { accel, why } = await chooseAccel(ctx.accel, machine);
-  const argv = qemuArgv(machine, { kernel: relative(dir, kernel), initrd: relative(dir, initrd) }, accel, ctx.kernelArgs ?? []);
-  // The explorer's budget is guest time on top of the testcases' (a bound the init enforces).
-  const timeout = (accel === "kvm" ? Math.ceil(machine.qemu.timeout_s / 10) : machine.qemu.timeout_s) + (plan.explore?.budgetS ?? 0);
-  const silence = silenceBound(plan.testcases, !!plan.explore);
-  const cmdline = shellQuote(argv);
-  await writeFile(join(dir, "qemu.cmdline"), `${cmdline}\n`);
-  const rerun = join(dir, "rerun.sh");
-  await writeFile(rerun, `#!/bin/sh\n# Replays guest ${plan.n} of ${jobId(spec)} (accel ${accel}: ${why}).\ncd "$(dirname "$0")" && exec timeout ${timeout} ${cmdline}\n`);
-  await chmod(rerun, 0o755);
-
-  ctx.progress("boot", `${accel} ${machine.qemu.binary}${plan.purpose ? ` (${plan.purpose}, guest ${plan.n})` : ""}`);
-  const guest = await runGuest({
-    argv,
-    cwd: dir,
-    consolePath: join(dir, "console.log"),
-    timeoutS: timeout,
-    silenceS: silence,
-    onLine: (line) => {
-      const begin = /^# cowlab-begin (\S+)/.exec(line);
-      if (begin) ctx.progress("test", begin[1]);
-    },
-  });
-  const id = { job: jobId(spec), kernel: build.release, arch: spec.arch, variant: spec.variant.name };
-  const c = classifyGuest(id, plan.testcases, guest, plan.cases);
-  let rows = c.results;
-  if (plan.explore) {
-    rows = [...rows, ...exploreResults({ ...id, kernel: c.release ?? build.release }, plan.explore, c.blockLines(EXPLORE.testcase), await loadGrammar())];
-  }
-  const boot: Boot = {
-    accel,
-    seconds: guest.bootSeconds === undefined ? null : Math.round(guest.bootSeconds * 100) / 100,
-    guest_seconds: Math.round(guest.seconds * 100) / 100,
-    ending: guest.ending,
-    exit_code: guest.exitCode ?? null,
-    console: relative(ctx.runDir, join(dir, "console.log")),
-    qemu_cmdline: cmdline,
-    rerun: `./${relative(ctx.runDir, rerun)}`,
+/** The runtime's facts and the classification's, as results.json records a guest. */
+function bootRecord(run: GuestRun, c: Classified, runDir: string): Boot {
+  const f = run.facts;
+  return {
+    runtime: f.runtime,
+    ...(f.target ? { target: f.target } : {}),
+    accel: f.accel,
+    seconds: f.bootSeconds === undefined ? null : Math.round(f.bootSeconds * 100) / 100,
+    guest_seconds: Math.round(f.seconds * 100) / 100,
+    ending: run.record.ending,
+    exit_code: f.exitCode ?? null,
+    console: f.log && relative(runDir, f.log),
+    qemu_cmdline: f.cmdline,
+    rerun: f.rerun && `./${relative(runDir, f.rerun)}`,
     setup: c.setup,
     testcases: c.testcases,
     reports: c.reports,
   };
-  return { purpose: plan.purpose, boot, c, rows };
+}
+
+async function runAttempt(p: Prepared, ctx: JobContext, plan: GuestPlan): Promise<GuestAttempt> {
+  const { spec, machine, build } = p;
+  const runtime = ctx.runtime ?? qemuInitramfs;
+  const jobDir = join(ctx.runDir, "guests", jobSlug(spec));
+  const dir = plan.n === 1 ? jobDir : join(jobDir, `guest-${plan.n}`);
+  await mkdir(dir, { recursive: true });
+  const { explore: lines, ...rest } = plan;
+  const explore = lines && p.parts.explore ? { ...p.parts.explore, scenarios: lines.scenarios } : undefined;
+  const work: GuestWork = { ...rest, reproducers: p.parts.reproducers, busybox: p.parts.busybox, ...(explore ? { explore } : {}) };
+  const run = await runtime.run(
+    { machine, build, jobId: jobId(spec), dir: jobDir, runDir: ctx.runDir, accel: ctx.accel, kernelArgs: ctx.kernelArgs ?? [], progress: ctx.progress },
+    work,
+    dir,
+  );
+  // Classification reads the runtime's events; it never knows which runtime ran the guest.
+  const id = { job: jobId(spec), kernel: build.release, arch: spec.arch, variant: spec.variant.name };
+  const c = classifyGuest(id, plan.testcases, run.record, plan.cases);
+  let rows = c.results;
+  if (plan.explore) {
+    rows = [...rows, ...exploreResults({ ...id, kernel: c.release ?? build.release }, plan.explore, c.blockLines(EXPLORE.testcase), await loadGrammar())];
+  }
+  return { purpose: plan.purpose, boot: bootRecord(run, c, ctx.runDir), c, rows };
 }
 
 /** The cases whose latest attempt did not pass, as a guest plan: a program-level row reruns the whole program. */
-function retryPlan(spec: JobSpec, results: CaseResult[]): Omit<GuestPlan, "n" | "initramfs"> | undefined {
+function retryPlan(spec: JobSpec, results: CaseResult[]): Omit<GuestPlan, "n"> | undefined {
   const failed = results.filter((r) => needsRetry({ status: r.attempts.at(-1)!.status }));
   if (!failed.length) return undefined;
   const testcases = spec.testcases.filter((t) => failed.some((r) => r.testcase === t.id));
@@ -247,7 +220,7 @@ function retryPlan(spec: JobSpec, results: CaseResult[]): Omit<GuestPlan, "n" | 
 
 export async function bootJob(p: Prepared, ctx: JobContext, started: number): Promise<JobOutcome> {
   const { spec, build } = p;
-  const whole: Omit<GuestPlan, "n"> = { initramfs: p.initramfs, testcases: spec.testcases, ...(spec.cases ? { cases: spec.cases } : {}), ...(spec.explore ? { explore: spec.explore } : {}) };
+  const whole: Omit<GuestPlan, "n"> = { testcases: spec.testcases, ...(spec.cases ? { cases: spec.cases } : {}), ...(spec.explore ? { explore: spec.explore } : {}) };
   const guests: GuestAttempt[] = [];
   for (let i = 0; i < (ctx.repeat ?? 1); i++) guests.push(await runAttempt(p, ctx, { ...whole, n: guests.length + 1, ...(i ? { purpose: "repeat" as const } : {}) }));
   const fold = (): CaseResult[] => foldAttempts(guests.map((g, i) => ({ guest: i + 1, rows: g.rows })));
@@ -256,10 +229,7 @@ export async function bootJob(p: Prepared, ctx: JobContext, started: number): Pr
   for (let i = 0; i < (ctx.retryFailed ?? 0); i++) {
     const plan = retryPlan(spec, results);
     if (!plan) break;
-    const explore = plan.explore && p.parts.explore ? { ...p.parts.explore, scenarios: plan.explore.scenarios } : undefined;
-    const initramfs = await buildInitramfs(p.parts.busybox, p.parts.reproducers, plan.testcases, { ...(plan.cases ? { cases: plan.cases } : {}), ...(explore ? { explore } : {}) });
-    if (!initramfs.ok) break; // the first guest's results stand; the retry could not be packed
-    guests.push(await runAttempt(p, ctx, { ...plan, n: guests.length + 1, initramfs: initramfs.value }));
+    guests.push(await runAttempt(p, ctx, { ...plan, n: guests.length + 1 }));
     results = fold();
   }
   const [first, ...more] = guests;

@@ -27,6 +27,8 @@
  *   every case id before a guest boots.
  *
  * Environment knobs (optional):
+ *   KTAP_INDENT          prefix for every printed line, to nest the document
+ *                        as a subtest (four spaces, or kselftest's "# ")
  *   KTAP_CASE_TIMEOUT_S  per-case timeout (default 20)
  *   KTAP_TOTAL_BUDGET_S  whole-program budget; cases not started within it
  *                        report ERROR (default 100; keep it below the
@@ -101,6 +103,38 @@ static inline void ktap__write_all(int fd, const char *buf, size_t len)
 	}
 }
 
+/*
+ * Every line this program prints to stdout.  A runner that makes the program a subtest of
+ * its own KTAP document (the lab's guests/run-testcases.sh; Documentation/dev-tools/ktap.rst
+ * nests subtests by indenting them) sets KTAP_INDENT to the prefix each line gets: four
+ * spaces, or kselftest's "# ".  The program indents its own lines rather than a pipe doing
+ * it, so they still reach the console in the order the kernel's own messages do.  Still one
+ * write() per line.
+ */
+static inline void ktap__out(const char *buf, size_t len)
+{
+	static const char *indent;
+
+	if (!indent)
+		indent = getenv("KTAP_INDENT") ? getenv("KTAP_INDENT") : "";
+	while (len) {
+		const char *nl = memchr(buf, '\n', len);
+		size_t n = nl ? (size_t)(nl - buf) + 1 : len;
+		char line[2048];
+		int k = snprintf(line, sizeof(line), "%s%.*s", indent, (int)n, buf);
+
+		if (k < 0)
+			return;
+		if (k >= (int)sizeof(line)) {
+			k = (int)sizeof(line) - 1;
+			line[k - 1] = '\n';
+		}
+		ktap__write_all(1, line, (size_t)k);
+		buf += n;
+		len -= n;
+	}
+}
+
 static inline void ktap__sanitize(char *s)
 {
 	for (; *s; s++)
@@ -131,7 +165,7 @@ static inline void __attribute__((format(printf, 1, 2))) ktap_diag(const char *f
 		if (buf[i] == '\n' || buf[i] == '\r')
 			buf[i] = ' ';
 	buf[n++] = '\n';
-	ktap__write_all(1, buf, (size_t)n);
+	ktap__out(buf, (size_t)n);
 }
 
 static inline void ktap__report_str(int status, const char *reason)
@@ -253,7 +287,7 @@ static inline void ktap__print_result(int num, const char *name, int status,
 			 (reason && *reason) ? reason : "no reason given");
 		break;
 	}
-	ktap__write_all(1, line, strlen(line));
+	ktap__out(line, strlen(line));
 }
 
 /* Reap every child we (as subreaper) may have inherited. */
@@ -349,7 +383,7 @@ static inline int ktap__run_all(const struct ktap_case *cases, int n)
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
 	snprintf(hdr, sizeof(hdr), "KTAP version 1\n1..%d\n", n);
-	ktap__write_all(1, hdr, strlen(hdr));
+	ktap__out(hdr, strlen(hdr));
 
 	for (int i = 0; i < n; i++) {
 		const struct ktap_case *c = &cases[i];
