@@ -13,6 +13,8 @@
 #   COWLAB_RESTORE        1: put THP, hugepages and swap back as they were when it ends
 #   COWLAB_QUIET_CONSOLE  1: console loglevel 5 (the programs share the serial line)
 #   COWLAB_EXPLORE_BUDGET the explorer's bound, when explore/interp is there
+#   COWLAB_PROBE_ONLY     1: set up, print the setup facts (the target's capabilities), put
+#                         everything back and stop (SSH runtimes plan from them)
 dir=${COWLAB_DIR:-}
 
 note() { echo "# cowlab-setup $*"; }
@@ -59,6 +61,7 @@ note "numa_nodes=$(ls -d /sys/devices/system/node/node* 2>/dev/null | wc -l)"
 note "cpus=$(grep -c ^processor /proc/cpuinfo)"
 note "gup_test=$([ -e /sys/kernel/debug/gup_test ] && echo yes || echo no)"
 note "uname=$(uname -r)"
+[ "${COWLAB_PROBE_ONLY:-0}" = 1 ] && exit 0
 
 # From here on the console shows only kernel messages at KERN_WARNING and above: every
 # report the lab reads (panic, Oops, BUG, WARN, lockdep, RCU stall, hung task) is at those

@@ -22,6 +22,9 @@ import { addMatrixOptions, intOption, loadInputs, manifestFile, matrixFilters, t
 import { loadGrammar } from "./explore/grammar.ts";
 import { checkHostTools } from "./util/tools.ts";
 import { selectScenarios } from "./explore/selection.ts";
+import { loadTarget, type Target } from "./config/targets.ts";
+import { runtimeFor } from "./runtime/index.ts";
+import type { JobSpec } from "./run/plan.ts";
 
 export const EXIT = { ok: 0, kernelFailed: 1, usage: 2 } as const;
 
@@ -69,6 +72,22 @@ interface RunCliOptions extends MatrixCliOptions {
   list?: boolean;
   json?: boolean;
   explore: boolean;
+  target?: string;
+}
+
+/**
+ * The jobs a target runs: its own arch only. An `ssh` target runs the kernel it booted, so
+ * it is one job (the newest kernel spec's base variant, whose UAPI headers the reproducers
+ * are built against); a `qemu-rootfs` target boots every selected kernel.
+ */
+function targetJobs(jobs: JobSpec[], target: Target | undefined, opts: Pick<RunCliOptions, "arch">): JobSpec[] {
+  if (!target) return jobs;
+  if (opts.arch && !opts.arch.includes(target.arch)) throw new InputError("--arch", `target ${target.name} is ${target.arch} (${target.file})`);
+  const mine = jobs.filter((j) => j.arch === target.arch);
+  if (!mine.length) throw new InputError("--target", `no selected job is for ${target.name}'s arch ${target.arch}`);
+  if (target.kind === "qemu-rootfs") return mine;
+  const base = mine.filter((j) => j.variant.name === "base");
+  return [(base.length ? base : mine).at(-1)!];
 }
 
 const program = new Command("cowlab")
@@ -87,10 +106,12 @@ addMatrixOptions(program.command("run"))
   .option("--repeat <n>", "boot each job's guest N times and run every case in each: a case that passes only sometimes is `flaky`, with its pass rate")
   .option("--retry-failed <n>", "rerun the cases that did not pass in up to N fresh guests before calling them regressions (both attempts are kept)")
   .option("--kernel-args <args>", "extra kernel command line for every guest (e.g. 'oops=panic')")
+  .option("--target <name>", "run the guests on a target from guests/targets/ (qemu-rootfs: the built kernel with a Debian rootfs over SSH; ssh: a machine running its own kernel)")
   .option("--json", "print results.json to stdout when done (progress stays on stderr)")
   .action(async (opts: RunCliOptions) => {
     const [{ manifest, matrix, manifestFile }, grammar] = await Promise.all([loadInputs(opts), loadGrammar()]);
-    let jobs = await planMatrix(matrix, manifest, { ...matrixFilters(opts), ...(opts.tests ? { tests: opts.tests } : {}) });
+    const target = opts.target ? await loadTarget(opts.target) : undefined;
+    let jobs = targetJobs(await planMatrix(matrix, manifest, { ...matrixFilters(opts), ...(opts.tests ? { tests: opts.tests } : {}) }), target, opts);
     if (opts.shard) {
       const { index, count } = parseShard(opts.shard);
       jobs = shardJobs(jobs, index, count);
@@ -127,6 +148,7 @@ addMatrixOptions(program.command("run"))
       repeat,
       retryFailed,
       ...(opts.kernelArgs ? { kernelArgs: opts.kernelArgs.split(/\s+/).filter(Boolean) } : {}),
+      ...(target ? { runtime: await runtimeFor(target, manifest.capabilities) } : {}),
       ...(opts.shard ? { shard: opts.shard } : {}),
       ...(guests ? { guestConcurrency: guests } : {}),
       onJobDone: async (d) => {

@@ -28,11 +28,13 @@ export interface GuestRequest {
   oopsGraceS?: number;
   /** stop a guest that printed nothing for this many seconds (the silence watchdog) */
   silenceS?: number;
+  /** stop the guest now (a runtime that is done with it, or gave up waiting for it) */
+  stop?: AbortSignal;
 }
 
 const FIRST_LINE = "# cowlab-begin";
 
-export async function runGuest({ argv, cwd, consolePath, timeoutS, onLine, oopsGraceS = 10, silenceS }: GuestRequest): Promise<QemuRun> {
+export async function runGuest({ argv, cwd, consolePath, timeoutS, onLine, oopsGraceS = 10, silenceS, stop }: GuestRequest): Promise<QemuRun> {
   const out = createWriteStream(consolePath);
   const started = performance.now();
   let bootSeconds: number | undefined;
@@ -52,6 +54,7 @@ export async function runGuest({ argv, cwd, consolePath, timeoutS, onLine, oopsG
     }, silenceS * 1000);
   };
   armSilence();
+  stop?.addEventListener("abort", () => child.kill("SIGKILL"), { once: true });
   child.stdout?.on("data", (d: Buffer) => {
     armSilence();
     const s = d.toString().replace(/\r/g, "");

@@ -192,8 +192,11 @@ async function runAttempt(p: Prepared, ctx: JobContext, plan: GuestPlan): Promis
   );
   // Classification reads the runtime's events; it never knows which runtime ran the guest.
   const id = { job: jobId(spec), kernel: build.release, arch: spec.arch, variant: spec.variant.name };
-  const c = classifyGuest(id, plan.testcases, run.record, plan.cases);
-  let rows = c.results;
+  const ran = run.ran ?? work;
+  const c = classifyGuest(id, ran.testcases, run.record, ran.cases);
+  const family = (tid: string): Testcase["family"] => spec.testcases.find((t) => t.id === tid)!.family;
+  const unserved: AttemptRow[] = (run.unserved ?? []).map((u) => ({ ...id, kernel: c.release ?? build.release, testcase: u.testcase, case: u.case, family: family(u.testcase), status: "skip", duration_ms: null, reason: u.reason }));
+  let rows = [...c.results, ...unserved];
   if (plan.explore) {
     rows = [...rows, ...exploreResults({ ...id, kernel: c.release ?? build.release }, plan.explore, c.blockLines(EXPLORE.testcase), await loadGrammar())];
   }

@@ -15,6 +15,7 @@ import { killDescendants } from "../util/descendants.ts";
 import type { Result } from "../util/result.ts";
 import { bootJob, prepareJob, failedJob, type JobContext, type JobOutcome } from "./job.ts";
 import { jobId, type JobSpec } from "./plan.ts";
+import type { GuestRuntime } from "../runtime/types.ts";
 
 export interface RunOptions {
   outDir: string;
@@ -27,6 +28,8 @@ export interface RunOptions {
   retryFailed?: number;
   /** appended to every guest's kernel command line (--kernel-args) */
   kernelArgs?: string[];
+  /** how each guest runs (default: the lab's own QEMU initramfs guest) */
+  runtime?: GuestRuntime;
   shard?: string;
   guestConcurrency?: number;
   onJobDone?: (data: RunResults) => Promise<void>;
@@ -87,6 +90,7 @@ export async function runJobs(opts: RunOptions): Promise<RunResults> {
       ...(opts.repeat ? { repeat: opts.repeat } : {}),
       ...(opts.retryFailed ? { retryFailed: opts.retryFailed } : {}),
       ...(opts.kernelArgs?.length ? { kernelArgs: opts.kernelArgs } : {}),
+      ...(opts.runtime ? { runtime: opts.runtime } : {}),
       source,
       progress: (stage, detail = "") => progress(id, stage, detail),
     };

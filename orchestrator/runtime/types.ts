@@ -66,9 +66,19 @@ export interface GuestFacts {
   rerun: string;
 }
 
+/** A case the guest could not serve (a capability it lacks), not run: SKIP with the reason. */
+export interface Unserved {
+  testcase: string;
+  case: string;
+  reason: string;
+}
+
 export interface GuestRun {
   record: GuestRecord;
   facts: GuestFacts;
+  /** the work as it ran, when the runtime left cases out (what classification expects) */
+  ran?: GuestWork;
+  unserved?: Unserved[];
 }
 
 export interface GuestRuntime {
