@@ -28,6 +28,23 @@ export const MachineProfile = z.strictObject({
     /** guest timeout under TCG; KVM guests get a tenth of it */
     timeout_s: z.number().int().positive(),
   }),
+  /**
+   * The qemu-rootfs guest (orchestrator/guest/rootfs.ts, qemu/rootfs-argv.ts): how this
+   * machine attaches the Debian ext4 image and the user-net NIC, and the root device the
+   * kernel mounts. Absent: this arch has no qemu-rootfs guest.
+   */
+  rootfs: z
+    .strictObject({
+      /** QEMU -drive if= for the image (virtio: a virtio-blk disk) */
+      drive_if: z.string(),
+      /** QEMU -device for the user-net NIC (its netdev is the hostfwd to sshd) */
+      net_device: z.string(),
+      /** the image's block device in the guest (root=) */
+      root: z.string(),
+      /** extra kernel fragments (kernels/fragments/) this arch needs besides rootfs */
+      fragments: z.array(z.string()).default([]),
+    })
+    .optional(),
 });
 export type MachineProfile = z.infer<typeof MachineProfile>;
 export type Arch = MachineProfile["arch"];
