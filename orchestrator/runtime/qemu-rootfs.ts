@@ -33,7 +33,9 @@ async function connectWhenUp(ep: SshEndpoint, boundS: number): Promise<{ session
   for (;;) {
     const s = await connectSsh(ep);
     if (s.ok) return { session: s.value, message: "" };
-    if (s.error.kind !== "refused" && s.error.kind !== "timeout") return { message: s.error.message };
+    // QEMU's hostfwd accepts for the guest and resets the connection while sshd is not
+    // listening yet: only a key or a login that is refused is final.
+    if (s.error.kind === "host-key-unknown" || s.error.kind === "host-key-changed" || s.error.kind === "auth") return { message: s.error.message };
     if (performance.now() > until) return { message: s.error.message };
     await sleep(500);
   }
