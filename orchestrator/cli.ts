@@ -116,7 +116,7 @@ addMatrixOptions(program.command("run"))
       const { index, count } = parseShard(opts.shard);
       jobs = shardJobs(jobs, index, count);
     }
-    await checkHostTools(jobs, { list: !!opts.list }); // every tool the jobs will run, before any work
+    await checkHostTools(jobs, { list: !!opts.list, ...(target ? { runtime: target.kind } : {}) }); // every tool the jobs will run, before any work
     // Every case is known before a guest boots: the manifest's known-issue globs are checked
     // against it, and --case narrows the jobs with it.
     const { table } = await requireCaseTable(manifest.testcases);

@@ -34,6 +34,9 @@ const PACKAGE: Record<string, string> = {
   xz: "xz-utils",
   "qemu-system-x86_64": "qemu-system-x86",
   "qemu-system-aarch64": "qemu-system-arm",
+  "mkfs.ext4": "e2fsprogs",
+  "ssh-keygen": "openssh-client",
+  "dpkg-query": "dpkg",
 };
 
 const packageOf = (name: string): string => {
@@ -105,6 +108,13 @@ export function archNeeds(m: MachineProfile): HostNeed[] {
   ];
 }
 
+/** What a guest runtime runs on the host besides QEMU (orchestrator/runtime/). */
+export function runtimeNeeds(runtime: string | undefined): HostNeed[] {
+  // qemu-rootfs: the Debian image is made with mmdebstrap, its keys with ssh-keygen, the
+  // ext4 file with mkfs.ext4 -d (guest/rootfs.ts); ssh needs nothing (ssh2 is JavaScript)
+  return runtime === "qemu-rootfs" ? [need("mmdebstrap"), need("mkfs.ext4"), need("ssh-keygen"), need("dpkg-query")] : [];
+}
+
 /** A planned job as far as host tools go (a JobSpec is one). */
 export interface ToolJob {
   kernel: { source: SourceSpec };
@@ -113,8 +123,8 @@ export interface ToolJob {
 }
 
 /** Every need of a run, once each, in a stable order. */
-export async function runNeeds(jobs: ToolJob[], opts: { list?: boolean } = {}): Promise<HostNeed[]> {
-  const all = [...caseTableNeeds()];
+export async function runNeeds(jobs: ToolJob[], opts: { list?: boolean; runtime?: string } = {}): Promise<HostNeed[]> {
+  const all = [...caseTableNeeds(), ...(opts.list ? [] : runtimeNeeds(opts.runtime))];
   if (!opts.list) for (const j of jobs) all.push(...sourceNeeds(j.kernel.source, !!j.variant.series), ...archNeeds(await loadMachine(j.arch)));
   const seen = new Set<string>();
   return all.filter((n) => !seen.has(n.name) && seen.add(n.name));
@@ -149,7 +159,7 @@ export const missingLine = (n: HostNeed): string => `missing host ${n.kind} ${n.
  * anything is fetched or built (`--list` only builds the host's case table). Missing ones end
  * the command (exit 2) with one line each, as "cowlab: missing host tool NAME: apt-get install PKG".
  */
-export async function checkHostTools(jobs: ToolJob[], opts: { list?: boolean } = {}): Promise<void> {
+export async function checkHostTools(jobs: ToolJob[], opts: { list?: boolean; runtime?: string } = {}): Promise<void> {
   const missing = await missingNeeds(await runNeeds(jobs, opts));
   // The CLI prefixes the message with "cowlab: "; each further line gets the same prefix.
   if (missing.length) throw new LabFailure(missing.map(missingLine).join("\ncowlab: "));
