@@ -73,6 +73,7 @@ interface RunCliOptions extends MatrixCliOptions {
   json?: boolean;
   explore: boolean;
   target?: string;
+  install?: boolean;
 }
 
 /**
@@ -107,10 +108,13 @@ addMatrixOptions(program.command("run"))
   .option("--retry-failed <n>", "rerun the cases that did not pass in up to N fresh guests before calling them regressions (both attempts are kept)")
   .option("--kernel-args <args>", "extra kernel command line for every guest (e.g. 'oops=panic')")
   .option("--target <name>", "run the guests on a target from guests/targets/ (qemu-rootfs: the built kernel with a Debian rootfs over SSH; ssh: a machine running its own kernel)")
+  .option("--install", "with an ssh --target: put the built kernel on it and boot it (kexec or reboot, the target's install: section) before the cases run")
   .option("--json", "print results.json to stdout when done (progress stays on stderr)")
   .action(async (opts: RunCliOptions) => {
     const [{ manifest, matrix, manifestFile }, grammar] = await Promise.all([loadInputs(opts), loadGrammar()]);
     const target = opts.target ? await loadTarget(opts.target) : undefined;
+    if (opts.install && target?.kind !== "ssh") throw new InputError("--install", target ? `target ${target.name} is ${target.kind}: it boots the built kernel already` : "needs an ssh --target");
+    if (opts.install && target?.kind === "ssh" && !target.install) throw new InputError("--install", `target ${target.name} has no install: section (${target.file}), so the lab may not put a kernel on it`);
     let jobs = targetJobs(await planMatrix(matrix, manifest, { ...matrixFilters(opts), ...(opts.tests ? { tests: opts.tests } : {}) }), target, opts);
     if (opts.shard) {
       const { index, count } = parseShard(opts.shard);
@@ -148,7 +152,7 @@ addMatrixOptions(program.command("run"))
       repeat,
       retryFailed,
       ...(opts.kernelArgs ? { kernelArgs: opts.kernelArgs.split(/\s+/).filter(Boolean) } : {}),
-      ...(target ? { runtime: await runtimeFor(target, manifest.capabilities) } : {}),
+      ...(target ? { runtime: await runtimeFor(target, manifest.capabilities, { install: !!opts.install }) } : {}),
       ...(opts.shard ? { shard: opts.shard } : {}),
       ...(guests ? { guestConcurrency: guests } : {}),
       onJobDone: async (d) => {

@@ -6,6 +6,6 @@ import { rootfsRuntime } from "./qemu-rootfs.ts";
 import { sshRuntime } from "./ssh.ts";
 import type { GuestRuntime } from "./types.ts";
 
-export async function runtimeFor(target: Target, rules: readonly CapabilityRule[]): Promise<GuestRuntime> {
-  return target.kind === "ssh" ? sshRuntime(target, rules) : rootfsRuntime(target, await loadMachine(target.arch), rules);
+export async function runtimeFor(target: Target, rules: readonly CapabilityRule[], opts: { install?: boolean } = {}): Promise<GuestRuntime> {
+  return target.kind === "ssh" ? sshRuntime(target, rules, opts) : rootfsRuntime(target, await loadMachine(target.arch), rules);
 }

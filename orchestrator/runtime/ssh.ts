@@ -8,6 +8,7 @@ import { expandHome, resolveCredentials, type SshTarget } from "../config/target
 import type { CapabilityRule } from "../config/testcases.ts";
 import { connectSsh, type SshEndpoint, type SshSession } from "../ssh/session.ts";
 import { runOverSsh } from "./ssh-run.ts";
+import { installKernel } from "./install.ts";
 import type { GuestSetup } from "../guest/initramfs.ts";
 import type { GuestRun, GuestRuntime, GuestWork, RuntimeJob } from "./types.ts";
 
@@ -22,7 +23,14 @@ export async function connectOnce(ep: SshEndpoint): Promise<SshSession | undefin
   return s.ok ? s.value : undefined;
 }
 
-export function sshRuntime(target: SshTarget, rules: readonly CapabilityRule[], env: NodeJS.ProcessEnv = process.env): GuestRuntime {
+export interface SshRuntimeOptions {
+  /** put the job's built kernel on the target and boot it before its first guest (--install) */
+  install?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function sshRuntime(target: SshTarget, rules: readonly CapabilityRule[], opts: SshRuntimeOptions = {}): GuestRuntime {
+  const env = opts.env ?? process.env;
   const setup = targetSetup(target, true);
   return {
     kind: "ssh",
@@ -43,8 +51,14 @@ export function sshRuntime(target: SshTarget, rules: readonly CapabilityRule[], 
         return { record: { events: [], tail: [creds.error], ending: "connect-failed", exitCode: undefined, failure: creds.error }, facts: { ...facts, bootSeconds: undefined, seconds: 0, exitCode: undefined } };
       }
       const ep: SshEndpoint = { ...ep0, ...creds.value };
-      job.progress("connect", `${target.user}@${target.address}:${target.port}`);
       const t0 = performance.now();
+      // --install: once per job, before its first guest; a kernel that does not come back ends the job here.
+      if (opts.install && work.n === 1) {
+        const installed = await installKernel(target, ep, job.build, job.progress);
+        await writeFile(log, installed.ok ? `# installed ${installed.release} (${target.install?.method}) in ${installed.seconds} s\n` : `# install failed: ${installed.failure}\n`);
+        if (!installed.ok) return { record: { events: [], tail: [installed.failure], ending: "connect-failed", exitCode: undefined, failure: installed.failure }, facts: { ...facts, bootSeconds: undefined, seconds: (performance.now() - t0) / 1000, exitCode: undefined } };
+      }
+      job.progress("connect", `${target.user}@${target.address}:${target.port}`);
       const s = await connectSsh(ep);
       if (!s.ok) {
         await writeFile(log, `${s.error.message}\n`);
