@@ -79,13 +79,38 @@ async function kernelLogSince(s: SshSession, since: number): Promise<{ lines: st
   return { lines: first < 0 ? [] : lines.slice(first) };
 }
 
-/** Stop what is left of the run on the target (its whole session) and remove the folder. */
-async function cleanUp(s: SshSession, dir: string): Promise<boolean> {
+/**
+ * Stop what is left of the run on the target (its whole session) and remove the folder. After
+ * a reboot the runner's session id names nothing of ours (it may be reused by anything), so
+ * then only the folder goes.
+ */
+async function cleanUp(s: SshSession, dir: string, rebooted: boolean): Promise<boolean> {
   const pidFile = `${dir}/runner.pid`;
   // TERM first: the runner's EXIT trap puts THP, hugetlb pages and swap back.
-  const script = `if [ -f ${q(pidFile)} ]; then sid=$(cat ${q(pidFile)}); pkill -TERM -s "$sid" 2>/dev/null && sleep 1; pkill -KILL -s "$sid" 2>/dev/null; fi; rm -rf ${q(dir)}; [ ! -e ${q(dir)} ]`;
+  const stop = rebooted ? "" : `if [ -f ${q(pidFile)} ]; then sid=$(cat ${q(pidFile)}); pkill -TERM -s "$sid" 2>/dev/null && sleep 1; pkill -KILL -s "$sid" 2>/dev/null; fi; `;
+  const script = `${stop}rm -rf ${q(dir)}; [ ! -e ${q(dir)} ]`;
   const r = await s.exec(script, { timeoutS: 30 });
   return r.ok && r.value.code === 0;
+}
+
+/** Why the transport says the connection dropped: the WHY of its "connection to EP lost during exec of CMD (WHY); ..." (else all of it). */
+function lostWhy(message: string): string {
+  const m = /^connection to \S+ lost during exec of ".*?" \((.*)\); the remote command may still be running; check the host and reconnect$/.exec(message);
+  return m?.[1] ?? message;
+}
+
+/**
+ * The one line for a connection that dropped during the run, written after the runtime
+ * reconnected and cleaned up: the transport's "the remote command may still be running" is
+ * no longer the news; what the clean-up did (or could not do) is, and what the user should do.
+ */
+function droppedMessage(ep: string, why: string, tmpdir: string, after: { reached: boolean; cleaned: boolean; rebooted: boolean }): string {
+  const head = `connection to ${ep} lost during the run (${why})`;
+  const byHand = `remove them by hand: pkill -s "$(cat ${q(`${tmpdir}/runner.pid`)})"; rm -rf ${q(tmpdir)}`;
+  if (after.rebooted) return `${head}; the target came back with a new boot id (it rebooted)${after.cleaned ? ` and ${tmpdir} was removed` : `; ${tmpdir} may be left there`}; check the target's kernel log for why it rebooted`;
+  if (!after.reached) return `${head} and it did not come back: the runner and ${tmpdir} may be left there; check the target, then ${byHand}`;
+  if (!after.cleaned) return `${head}; reconnected but could not stop the runner and remove ${tmpdir}; ${byHand}`;
+  return `${head}; reconnected, stopped the runner and removed ${tmpdir}; check the target's network and sshd log, then run again`;
 }
 
 export async function runOverSsh(first: SshSession, work: GuestWork, dir: string, opts: SshRunOptions): Promise<SshRun> {
@@ -115,13 +140,17 @@ export async function runOverSsh(first: SshSession, work: GuestWork, dir: string
   log.write(`# temporary folder ${tmpdir}\n`);
 
   let session: SshSession | undefined = first;
+  let rebooted = false;
+  /** the run's connection dropped: why (the transport's words), for the message finish() writes once it knows what the clean-up did */
+  let dropped: string | undefined;
   const finish = async (record: GuestRecord, bootSeconds: number | undefined): Promise<SshRun> => {
     // Whatever happened, nothing of the run stays on the target.
     let cleaned = false;
     if (session && !session.alive) session = await opts.reconnect();
-    if (session) cleaned = await cleanUp(session, tmpdir);
-    log.write(`# temporary folder ${tmpdir} ${cleaned ? "removed" : "NOT removed (the target could not be reached)"}\n`);
+    if (session) cleaned = await cleanUp(session, tmpdir, rebooted);
+    log.write(`# temporary folder ${tmpdir} ${cleaned ? "removed" : session ? "NOT removed (the clean-up failed)" : "NOT removed (the target could not be reached)"}\n`);
     if (session && session !== first) await session.close();
+    if (dropped !== undefined) record = { ...record, failure: droppedMessage(ep, dropped, tmpdir, { reached: session !== undefined, cleaned, rebooted }) };
     return done({ record, since: p.uptime, bootSeconds, tmpdir, cleaned });
   };
 
@@ -203,7 +232,6 @@ export async function runOverSsh(first: SshSession, work: GuestWork, dir: string
   let ending: GuestRecord["ending"];
   let failure: string | undefined;
   let exitCode: number | undefined;
-  let rebooted = false;
   if (r.ok) {
     exitCode = r.value.code ?? undefined;
     ending = r.value.timedOut ? "timeout" : "exited";
@@ -212,6 +240,7 @@ export async function runOverSsh(first: SshSession, work: GuestWork, dir: string
   } else {
     ending = r.error.kind === "lost" ? "lost" : "connect-failed";
     failure = r.error.message;
+    if (r.error.kind === "lost") dropped = lostWhy(r.error.message);
     session = await opts.reconnect();
     if (session) {
       const again = await probe(session);
