@@ -116,7 +116,7 @@ function droppedMessage(ep: string, why: string, tmpdir: string, after: { reache
 export async function runOverSsh(first: SshSession, work: GuestWork, dir: string, opts: SshRunOptions): Promise<SshRun> {
   const started = performance.now();
   const seconds = (): number => (performance.now() - started) / 1000;
-  const log: WriteStream = createWriteStream(opts.log);
+  const log: WriteStream = createWriteStream(opts.log, { flags: "a" }); // after what the runtime wrote before (--install)
   const ep = `${first.endpoint.user}@${first.endpoint.host}:${first.endpoint.port}`;
   const fail = (ending: GuestRecord["ending"], failure: string, events: GuestEvent[] = [], tail: string[] = []): GuestRecord => ({ events, tail: [...tail, failure].slice(-30), ending, exitCode: undefined, failure });
   let ran = work;
