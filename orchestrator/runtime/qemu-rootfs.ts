@@ -98,6 +98,7 @@ export function rootfsRuntime(target: RootfsTarget, machine: MachineProfile, rul
         return withConsole({ events: [], tail: [], ending: "connect-failed", exitCode: undefined, failure: conn.message }, undefined);
       }
       const connectedAt = seconds();
+      await writeFile(join(dir, "ssh.log"), ""); // a fresh transcript (the session appends to it)
       const r = await runOverSsh(conn.session, work, dir, { tmp: "/tmp", setup, log: join(dir, "ssh.log"), timeoutS: runnerBound(work), progress: job.progress, kernelLog: "caller", reconnect: () => connectOnce(ep), rules });
       // Done with the guest: reboot -f ends QEMU (-no-reboot); if it does not, stop it.
       if (conn.session.alive) void conn.session.exec("sync; reboot -f", { timeoutS: 5 });

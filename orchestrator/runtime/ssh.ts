@@ -63,6 +63,7 @@ export function sshRuntime(target: SshTarget, rules: readonly CapabilityRule[], 
       }
       const ep: SshEndpoint = { ...ep0, ...creds.value };
       const t0 = performance.now();
+      await writeFile(log, ""); // a fresh transcript (the session appends to it)
       // --install: once per job, before its first guest; a kernel that does not come back ends the job here.
       if (opts.install && work.n === 1) {
         const installed = await installKernel(target, ep, job.build, job.progress);
