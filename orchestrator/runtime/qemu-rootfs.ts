@@ -25,7 +25,8 @@ const SSHD_UP = "cowlab-rootfs: sshd up";
 /** TCG: kernel, init and sshd come up in well under this */
 const BOOT_BOUND_S = 180;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** A wait that does not keep the process alive: the bounds below lose their races almost always. */
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 /** sshd may need a moment after the init said it starts it: retry a refused connection. */
 async function connectWhenUp(ep: SshEndpoint, boundS: number): Promise<{ session?: SshSession; message: string }> {
