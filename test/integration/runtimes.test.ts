@@ -57,4 +57,17 @@ describe("qemu-initramfs and qemu-rootfs on one 6.12 x86_64 kernel", () => {
     expect(kunitFailures).toEqual(failing);
     expect(Number(summary![3])).toBe(failing.length);
   }, 40 * 60_000);
+
+  it("a kernel that panics in mid-case over SSH: the case is a crash with the panic's title from the serial console, not a lost connection", async () => {
+    const out = await mkdtemp(join(tmpdir(), "cowlab-runtimes-panic-"));
+    const r = await cowlab(["run", ...ONE_JOB, "--target", "rootfs-x86_64", "--manifest", repoPath("test", "fixtures", "faults", "manifest.yaml"), "--tests", "sysrq-crash", "--out", out]);
+    expect(r.exitCode, r.stderr).toBe(1);
+    const d = await results(out);
+    const k = d.kernels[0]!;
+    expect(k.status).toBe("crash");
+    expect(k.reason).toBe("Kernel panic: sysrq triggered crash");
+    expect(k.boot!.ending).toBe("lost");
+    expect(d.results.map((x) => `${x.case}=${x.status}`)).toEqual(["before-the-crash=pass", "*=crash"]);
+    expect(d.results[1]!.reason.split("\n")[0]).toBe("Kernel panic: sysrq triggered crash");
+  }, 20 * 60_000);
 });
