@@ -35,13 +35,20 @@ function durationText(r: CaseResult): string {
   return `${r.duration_ms} ms${spread ? ` (${spread[0]}–${spread[1]})` : ""}`;
 }
 
+/** Guests that did not run as the lab's own initramfs guest say how they ran, and link their SSH session. */
+function runtimeNote(b: NonNullable<KernelEntry["boot"]>): string {
+  if (b.runtime === "qemu-initramfs") return "";
+  const session = b.console.replace(/[^/]*$/, "ssh.log");
+  return `${session === b.console ? "" : ` · <a href="${esc(session)}">ssh session</a>`} · <span class="meta">${esc(b.runtime)}${b.target ? ` on ${esc(b.target)}` : ""}</span>`;
+}
+
 function kernelsTable(kernels: KernelEntry[]): string {
   const rows = kernels.map((k) => {
     const good = k.status === "ok";
     return `<tr id="job-${esc(k.job)}"><td>${esc(k.job)}</td><td>${esc(k.release ?? k.version)}</td><td class="${good ? "ok" : "bad"}">${esc(k.status)}</td>
 <td class="num">${k.build ? `${k.build.seconds}${k.build.cached ? " (cached)" : ""}` : "–"}</td>
 <td class="num">${k.boot?.seconds ?? "–"}</td><td class="num">${k.boot ? k.boot.guest_seconds : "–"}</td><td class="num">${k.seconds}</td>
-<td>${k.boot ? `<a href="${esc(k.boot.console)}">console</a> · <code>${esc(k.boot.rerun)}</code>` : "–"}</td>
+<td>${k.boot ? `<a href="${esc(k.boot.console)}">console</a>${runtimeNote(k.boot)} · <code>${esc(k.boot.rerun)}</code>` : "–"}</td>
 <td>${k.boot ? esc(Object.entries(k.boot.setup).filter(([n]) => n !== "uname").map(([n, v]) => `${n}=${v}`).join(" ")) : ""}</td>
 <td>${k.reason ? `<details><summary>${esc(k.reason.split("\n")[0]!)}</summary><pre>${esc(k.reason)}</pre></details>` : ""}${k.known_reports
       .map((r) => `<div class="meta" title="${esc(r.reason)}">known: ${esc(r.title)}</div>`)
