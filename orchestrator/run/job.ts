@@ -122,7 +122,9 @@ export async function prepareJob(spec: JobSpec, machine: MachineProfile, ctx: Jo
   const build = await buildKernel({
     source: source.value,
     machine,
-    fragments: [...spec.kernel.fragments, ...spec.variant.fragments, ...(ctx.runtime?.fragments ?? [])],
+    // Once each: a fragment asked for twice (--fragment rootfs with a rootfs target) is the
+    // same config, and must be the same build.
+    fragments: [...new Set([...spec.kernel.fragments, ...spec.variant.fragments, ...(ctx.runtime?.fragments ?? [])])],
     ...(ctx.objDir ? { objDir: ctx.objDir } : {}),
     ...(ctx.reproducible ? { reproducible: true } : {}),
   });
