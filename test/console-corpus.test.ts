@@ -30,6 +30,7 @@ const CORPUS: { file: string; reports: { title: string; line: number }[]; fatal:
   },
   { file: "6.12-x86_64-sigkilled-mid-run.log", reports: [], fatal: [] },
   { file: "6.12-x86_64-hang-no-output.log", reports: [], fatal: [] },
+  { file: "6.12-x86_64-nested-ktap.log", reports: [], fatal: [] },
 ];
 
 let testcases: Testcase[] = [];
@@ -67,6 +68,22 @@ describe("console corpus: kernel reports", () => {
 });
 
 describe("console corpus: verdicts", () => {
+  it("6.12, the guest as one nested KTAP document: the programs are its subtests, 100 pass and the 4 hugetlb vmsplice cases fail", () => {
+    const text = read("6.12-x86_64-nested-ktap.log");
+    // the guest's own document: its version and plan, one result line per program
+    const top = text.split("\n").filter((l) => /^(KTAP version|1\.\.|(not )?ok \d)/.test(l));
+    expect(top).toEqual(["KTAP version 1", "1..5", "not ok 1 gup-after-fork", "ok 2 gup-before-fork", "ok 3 swap", "ok 4 migration", "ok 5 explore"]);
+    expect(text).toContain("\n    KTAP version 1\n    1..49\n");
+    const c = classifyGuest(id("6.12", "x86_64", "base"), testcases, { ...consoleStream(text), ending: "exited", exitCode: 0 });
+    expect(c.guestStatus).toBe("ok");
+    expect(c.release).toBe("6.12.117");
+    expect(c.setup).toMatchObject({ gup_test: "yes", numa_nodes: "2", hugepages: "16" });
+    const rs = c.results as Row[];
+    expect(named(rs, "fail")).toEqual(["gup-after-fork/vmsplice-child-hugetlb", "gup-after-fork/vmsplice-child-mprotect-hugetlb", "gup-after-fork/vmsplice-parent-before-fork-hugetlb", "gup-after-fork/vmsplice-parent-after-fork-hugetlb"]);
+    expect(named(rs, "pass")).toHaveLength(100);
+    expect(c.blockLines("explore")!.lines[0]).toMatch(/^scenario /);
+  });
+
   it("5.10: the kernel's old COW bugs fail 21 cases, nothing crashes, the R/O-pin cases skip", () => {
     const c = classifyGuest(id("5.10", "x86_64", "base"), testcases, { ...consoleStream(read("5.10-x86_64-cow-failures.log")), ending: "exited", exitCode: 0 });
     expect(c.guestStatus).toBe("ok");
