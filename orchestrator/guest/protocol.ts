@@ -124,7 +124,9 @@ export function consoleStream(text: string): GuestStream {
 /**
  * Reports read apart from the program output (an SSH target's dmesg) placed among the
  * events by guest time: each goes before the first event that happened after it. Events
- * without a time keep their place.
+ * without a time keep their place. A line's time is when it reached the host, mapped to the
+ * target's clock (ssh-run.ts), so it is late by the link's latency (milliseconds): a report
+ * printed within that much after a result line could be placed before it.
  */
 export function mergeByTime(events: GuestEvent[], reports: ReportEvent[]): GuestEvent[] {
   const out: GuestEvent[] = [];
