@@ -117,6 +117,7 @@ export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<R
         }
         current = { position, tree: tree.value, prepared: prepared.value };
         const b = prepared.value.build;
+        if (!b) throw new Error("bisect: a step is always built (its runtime boots the built kernel)");
         return ok({ image_sha256: b.image_sha256, seconds: b.seconds, cached: b.cached });
       },
       boot: async (position) => {

@@ -6,7 +6,7 @@ import { execa } from "execa";
 import { cacheRoot } from "../util/paths.ts";
 
 /** Kinds of entries, one folder each; ccache manages its own size (ccache -M). */
-export const KINDS = ["debs", "src", "build", "busybox", "testcases", "initramfs", "bisect", "test-git"] as const;
+export const KINDS = ["debs", "src", "build", "headers", "busybox", "testcases", "initramfs", "rootfs", "bisect", "test-git"] as const;
 
 export interface CacheEntry {
   kind: string;

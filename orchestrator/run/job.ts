@@ -9,6 +9,7 @@ import type { Testcase } from "../config/testcases.ts";
 import type { SourceTree } from "../sources/index.ts";
 import type { SourceFailure } from "./variant.ts";
 import { buildKernel, type KernelBuild } from "../build/kernel.ts";
+import { uapiHeaders } from "../build/headers.ts";
 import { busyboxFor } from "../guest/busybox.ts";
 import { buildReproducers, INTERP } from "../guest/reproducers.ts";
 import type { GuestExplore } from "../guest/initramfs.ts";
@@ -48,7 +49,8 @@ export interface Prepared {
   spec: JobSpec;
   machine: MachineProfile;
   source: SourceTree;
-  build: KernelBuild;
+  /** the built kernel; absent when the runtime runs the target's own kernel */
+  build: KernelBuild | undefined;
   /** what every guest of the job is made of; a retry runs only the failed cases from the same parts */
   parts: { busybox: string; reproducers: string; explore?: GuestExplore };
 }
@@ -118,30 +120,41 @@ export async function prepareJob(spec: JobSpec, machine: MachineProfile, ctx: Jo
   }
   const base = { source: source.value.label, version: source.value.version };
 
-  ctx.progress("build", `${source.value.version} ${spec.arch}`);
-  const build = await buildKernel({
-    source: source.value,
-    machine,
-    // Once each: a fragment asked for twice (--fragment rootfs with a rootfs target) is the
-    // same config, and must be the same build.
-    fragments: [...new Set([...spec.kernel.fragments, ...spec.variant.fragments, ...(ctx.runtime?.fragments ?? [])])],
-    ...(ctx.objDir ? { objDir: ctx.objDir } : {}),
-    ...(ctx.reproducible ? { reproducible: true } : {}),
-  });
-  if (!build.ok) {
-    const first = (await firstCompilerError(build.error.log))?.replaceAll(`${source.value.dir}/`, "");
-    return { ok: false, error: failedJob(spec, started, "build-error", [`${build.error.message}${first ? `: ${first}` : ""}`, build.error.logTail].filter(Boolean).join("\n"), { ...base, build: null }) };
+  let b: KernelBuild | undefined;
+  let headers: { dir: string; key: string };
+  if (ctx.runtime && !ctx.runtime.needsKernel) {
+    // A machine running its own kernel: the reproducers need this source's UAPI headers only.
+    ctx.progress("headers", `${source.value.version} ${spec.arch}`);
+    const h = await uapiHeaders(source.value, machine);
+    if (!h.ok) return { ok: false, error: failedJob(spec, started, "build-error", [h.error.message, h.error.detail].filter(Boolean).join("\n"), { ...base, build: null }) };
+    headers = h.value;
+  } else {
+    ctx.progress("build", `${source.value.version} ${spec.arch}`);
+    const build = await buildKernel({
+      source: source.value,
+      machine,
+      // Once each: a fragment asked for twice (--fragment rootfs with a rootfs target) is the
+      // same config, and must be the same build.
+      fragments: [...new Set([...spec.kernel.fragments, ...spec.variant.fragments, ...(ctx.runtime?.fragments ?? [])])],
+      ...(ctx.objDir ? { objDir: ctx.objDir } : {}),
+      ...(ctx.reproducible ? { reproducible: true } : {}),
+    });
+    if (!build.ok) {
+      const first = (await firstCompilerError(build.error.log))?.replaceAll(`${source.value.dir}/`, "");
+      return { ok: false, error: failedJob(spec, started, "build-error", [`${build.error.message}${first ? `: ${first}` : ""}`, build.error.logTail].filter(Boolean).join("\n"), { ...base, build: null }) };
+    }
+    b = build.value;
+    ctx.progress("built", `${b.cached ? "cached" : `${b.seconds}s`} ${b.release}`);
+    headers = { dir: b.headers, key: b.key };
   }
-  const b = build.value;
-  ctx.progress("built", `${b.cached ? "cached" : `${b.seconds}s`} ${b.release}`);
 
   const busybox = await busyboxFor(machine.deb_arch);
   if (!busybox.ok) return { ok: false, error: failedJob(spec, started, "guest-error", busybox.error.message, base) };
-  const repro = await buildReproducers(machine, b.headers, b.key, spec.testcases);
+  const repro = await buildReproducers(machine, headers.dir, headers.key, spec.testcases);
   if (!repro.ok) return { ok: false, error: failedJob(spec, started, "guest-error", `${repro.error.message}\n${repro.error.detail ?? ""}`, base) };
   let explore: GuestExplore | undefined;
   if (spec.explore) {
-    const interp = await buildReproducers(machine, b.headers, b.key, [INTERP]);
+    const interp = await buildReproducers(machine, headers.dir, headers.key, [INTERP]);
     if (!interp.ok) return { ok: false, error: failedJob(spec, started, "guest-error", `${interp.error.message}\n${interp.error.detail ?? ""}`, base) };
     explore = { interp: join(interp.value, INTERP.id), scenarios: spec.explore.scenarios, budgetS: spec.explore.budgetS };
   }
@@ -193,14 +206,14 @@ async function runAttempt(p: Prepared, ctx: JobContext, plan: GuestPlan): Promis
     dir,
   );
   // Classification reads the runtime's events; it never knows which runtime ran the guest.
-  const id = { job: jobId(spec), kernel: build.release, arch: spec.arch, variant: spec.variant.name };
+  const id = { job: jobId(spec), kernel: build?.release ?? p.source.version, arch: spec.arch, variant: spec.variant.name };
   const ran = run.ran ?? work;
   const c = classifyGuest(id, ran.testcases, run.record, ran.cases);
   const family = (tid: string): Testcase["family"] => spec.testcases.find((t) => t.id === tid)!.family;
-  const unserved: AttemptRow[] = (run.unserved ?? []).map((u) => ({ ...id, kernel: c.release ?? build.release, testcase: u.testcase, case: u.case, family: family(u.testcase), status: "skip", duration_ms: null, reason: u.reason }));
+  const unserved: AttemptRow[] = (run.unserved ?? []).map((u) => ({ ...id, kernel: c.release ?? id.kernel, testcase: u.testcase, case: u.case, family: family(u.testcase), status: "skip", duration_ms: null, reason: u.reason }));
   let rows = [...c.results, ...unserved];
   if (plan.explore) {
-    rows = [...rows, ...exploreResults({ ...id, kernel: c.release ?? build.release }, plan.explore, c.blockLines(EXPLORE.testcase), await loadGrammar())];
+    rows = [...rows, ...exploreResults({ ...id, kernel: c.release ?? id.kernel }, plan.explore, c.blockLines(EXPLORE.testcase), await loadGrammar())];
   }
   return { purpose: plan.purpose, boot: bootRecord(run, c, ctx.runDir), c, rows };
 }
@@ -246,7 +259,7 @@ export async function bootJob(p: Prepared, ctx: JobContext, started: number): Pr
     release: first!.c.release ?? null,
     status: troubled.c.guestStatus,
     reason: troubled.c.guestReason,
-    build: { seconds: build.seconds, cached: build.cached, toolchain: build.toolchain, config_sha256: build.config_sha256, key: build.key, log: build.log, image: build.image },
+    build: build ? { seconds: build.seconds, cached: build.cached, toolchain: build.toolchain, config_sha256: build.config_sha256, key: build.key, log: build.log, image: build.image } : null,
     boot: first!.boot,
     reruns: more.map((g) => ({ ...g.boot, purpose: g.purpose ?? "repeat" })),
     seconds: since(started),

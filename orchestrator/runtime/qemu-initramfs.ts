@@ -36,6 +36,7 @@ export async function writeRerun(dir: string, what: string, timeout: number, arg
 
 /** The run folder keeps its own copy of the kernel (once per job), so a result replays after the cache was pruned. */
 export async function jobKernel(job: RuntimeJob, n: number): Promise<string> {
+  if (!job.build) throw new Error(`${job.jobId}: a QEMU runtime boots the built kernel, and none was built`);
   const kernel = join(job.dir, job.machine.image.split("/").pop()!);
   if (n === 1) await copyFile(job.build.image, kernel);
   return kernel;
@@ -44,6 +45,7 @@ export async function jobKernel(job: RuntimeJob, n: number): Promise<string> {
 export const qemuInitramfs: GuestRuntime = {
   kind: "qemu-initramfs",
   fragments: [],
+  needsKernel: true,
   setup: DEFAULT_SETUP,
   async run(job: RuntimeJob, work: GuestWork, dir: string): Promise<GuestRun> {
     const initramfs = await buildInitramfs(work.busybox, work.reproducers, work.testcases, { ...(work.cases ? { cases: work.cases } : {}), ...(work.explore ? { explore: work.explore } : {}) });

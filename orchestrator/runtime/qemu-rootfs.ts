@@ -48,6 +48,7 @@ export function rootfsRuntime(target: RootfsTarget, machine: MachineProfile, rul
     kind: "qemu-rootfs",
     target: target.name,
     fragments: rootfsFragments(machine),
+    needsKernel: true,
     setup,
     async run(job: RuntimeJob, work: GuestWork, dir: string): Promise<GuestRun> {
       const started = performance.now();

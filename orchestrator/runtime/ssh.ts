@@ -47,6 +47,8 @@ export function sshRuntime(target: SshTarget, rules: readonly CapabilityRule[], 
     kind: "ssh",
     target: target.name,
     fragments: [],
+    // Without --install the machine runs its own kernel: the reproducers need only UAPI headers.
+    needsKernel: !!opts.install,
     setup,
     async run(job: RuntimeJob, work: GuestWork, dir: string): Promise<GuestRun> {
       const log = join(dir, "ssh.log");
@@ -65,7 +67,7 @@ export function sshRuntime(target: SshTarget, rules: readonly CapabilityRule[], 
       const t0 = performance.now();
       await writeFile(log, ""); // a fresh transcript (the session appends to it)
       // --install: once per job, before its first guest; a kernel that does not come back ends the job here.
-      if (opts.install && work.n === 1) {
+      if (opts.install && work.n === 1 && job.build) {
         const installed = await installKernel(target, ep, job.build, job.progress);
         await writeFile(log, installed.ok ? `# installed ${installed.release} (${target.install?.method}) in ${installed.seconds} s\n` : `# install failed: ${installed.failure}\n`);
         if (!installed.ok) return { record: { events: [], tail: [installed.failure], ending: "connect-failed", exitCode: undefined, failure: installed.failure }, facts: { ...facts, bootSeconds: undefined, seconds: (performance.now() - t0) / 1000, exitCode: undefined } };

@@ -38,7 +38,8 @@ export interface GuestWork {
 /** The job side a runtime needs: the machine profile and the kernel the lab built (if any). */
 export interface RuntimeJob {
   machine: MachineProfile;
-  build: KernelBuild;
+  /** the built kernel; absent when the runtime runs the target's own kernel (needsKernel false) */
+  build: KernelBuild | undefined;
   jobId: string;
   /** the job's folder in the run folder; guest n > 1 runs in guest-n below it */
   dir: string;
@@ -87,6 +88,8 @@ export interface GuestRuntime {
   readonly target?: string;
   /** kernel config fragments this runtime needs on top of the job's (qemu-rootfs: virtio, ext4, networking) */
   readonly fragments: string[];
+  /** whether the job's kernel must be built: false for a machine running its own kernel (its reproducers need only UAPI headers) */
+  readonly needsKernel: boolean;
   /** what the runner may change on the guest (THP, hugetlb pages, zram swap) and whether it puts it back */
   readonly setup: GuestSetup;
   run(job: RuntimeJob, work: GuestWork, dir: string): Promise<GuestRun>;
