@@ -1,6 +1,7 @@
 import { createWriteStream } from "node:fs";
 import { execa } from "execa";
 import { isFatalLine } from "./console.ts";
+import { MARK } from "../guest/protocol.ts";
 
 export interface QemuRun {
   /** how the guest ended: QEMU exited by itself, was killed at the timeout, or could not start */
@@ -32,7 +33,8 @@ export interface GuestRequest {
   stop?: AbortSignal;
 }
 
-const FIRST_LINE = "# cowlab-begin";
+/** The runner's first testcase marker: the boot is over (orchestrator/guest/protocol.ts spells the markers). */
+const FIRST_LINE = MARK.begin;
 
 export async function runGuest({ argv, cwd, consolePath, timeoutS, onLine, oopsGraceS = 10, silenceS, stop }: GuestRequest): Promise<QemuRun> {
   const out = createWriteStream(consolePath);

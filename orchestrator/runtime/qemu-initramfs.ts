@@ -4,7 +4,7 @@
 import { copyFile, writeFile, chmod } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { buildInitramfs, DEFAULT_SETUP } from "../guest/initramfs.ts";
-import { consoleStream } from "../guest/protocol.ts";
+import { consoleStream, protocolReader } from "../guest/protocol.ts";
 import { chooseAccel } from "../qemu/accel.ts";
 import { qemuArgv, shellQuote } from "../qemu/command.ts";
 import { runGuest } from "../qemu/guest.ts";
@@ -64,6 +64,7 @@ export const qemuInitramfs: GuestRuntime = {
     const { cmdline, rerun } = await writeRerun(dir, `guest ${work.n} of ${job.jobId} (accel ${accel}: ${why})`, timeout, argv);
     job.progress("boot", `${accel} ${job.machine.qemu.binary}${work.purpose ? ` (${work.purpose}, guest ${work.n})` : ""}`);
     const console_ = join(dir, "console.log");
+    const progressRead = protocolReader();
     const guest = await runGuest({
       argv,
       cwd: dir,
@@ -71,8 +72,8 @@ export const qemuInitramfs: GuestRuntime = {
       timeoutS: timeout,
       silenceS: silenceBound(work.testcases, !!work.explore),
       onLine: (line) => {
-        const begin = /^# cowlab-begin (\S+)/.exec(line);
-        if (begin) job.progress("test", begin[1]);
+        const e = progressRead(line);
+        if (e?.kind === "begin") job.progress("test", e.testcase);
       },
     });
     return {
