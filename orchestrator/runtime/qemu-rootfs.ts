@@ -10,7 +10,8 @@ import { consoleStream, mergeByTime, type ReportEvent } from "../guest/protocol.
 import { chooseAccel } from "../qemu/accel.ts";
 import { freePort, rootfsQemuArgv } from "../qemu/rootfs-argv.ts";
 import { runGuest } from "../qemu/guest.ts";
-import { connectSsh, type SshEndpoint, type SshSession } from "../ssh/session.ts";
+import type { SshEndpoint } from "../ssh/session.ts";
+import { connectRetrying } from "../ssh/retry.ts";
 import type { MachineProfile } from "../config/machines.ts";
 import type { RootfsTarget } from "../config/targets.ts";
 import type { CapabilityRule } from "../config/testcases.ts";
@@ -27,20 +28,6 @@ const BOOT_BOUND_S = 180;
 
 /** A wait that does not keep the process alive: the bounds below lose their races almost always. */
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
-
-/** sshd may need a moment after the init said it starts it: retry a refused connection. */
-async function connectWhenUp(ep: SshEndpoint, boundS: number): Promise<{ session?: SshSession; message: string }> {
-  const until = performance.now() + boundS * 1000;
-  for (;;) {
-    const s = await connectSsh(ep);
-    if (s.ok) return { session: s.value, message: "" };
-    // QEMU's hostfwd accepts for the guest and resets the connection while sshd is not
-    // listening yet: only a key or a login that is refused is final.
-    if (s.error.kind === "host-key-unknown" || s.error.kind === "host-key-changed" || s.error.kind === "auth") return { message: s.error.message };
-    if (performance.now() > until) return { message: s.error.message };
-    await sleep(500);
-  }
-}
 
 export function rootfsRuntime(target: RootfsTarget, machine: MachineProfile, rules: readonly CapabilityRule[]): GuestRuntime {
   const setup = { ...targetSetup(target, false), quietConsole: true };
@@ -94,19 +81,21 @@ export function rootfsRuntime(target: RootfsTarget, machine: MachineProfile, rul
         return withConsole({ events: [], tail: consoleStream(q.console).tail, ending: booted === "slow" ? "timeout" : q.ending === "spawn-failed" ? "spawn-failed" : "exited", exitCode: q.exitCode, failure: why }, undefined);
       }
       const ep: SshEndpoint = { host: "127.0.0.1", port, user: "root", keyFile: image.value.clientKey, knownHosts, connectTimeoutS: 30 };
-      const conn = await connectWhenUp(ep, 30);
-      if (!conn.session) {
+      // sshd may need a moment after the init said it starts it
+      const connected = await connectRetrying(ep, { boundS: 30, pauseMs: 500 });
+      if (!connected.ok) {
         stop.abort();
-        return withConsole({ events: [], tail: [], ending: "connect-failed", exitCode: undefined, failure: conn.message }, undefined);
+        return withConsole({ events: [], tail: [], ending: "connect-failed", exitCode: undefined, failure: connected.error.message }, undefined);
       }
+      const session = connected.value;
       const connectedAt = seconds();
       await writeFile(join(dir, "ssh.log"), ""); // a fresh transcript (the session appends to it)
-      const r = await runOverSsh(conn.session, work, dir, { tmp: "/tmp", setup, log: join(dir, "ssh.log"), timeoutS: runnerBound(work), progress: job.progress, kernelLog: "caller", reconnect: () => connectOnce(ep), rules });
+      const r = await runOverSsh(session, work, dir, { tmp: "/tmp", setup, log: join(dir, "ssh.log"), timeoutS: runnerBound(work), progress: job.progress, kernelLog: "caller", reconnect: () => connectOnce(ep), rules });
       // Done with the guest: reboot -f ends QEMU (-no-reboot); if it does not, stop it.
-      if (conn.session.alive) void conn.session.exec("sync; reboot -f", { timeoutS: 5 });
+      if (session.alive) void session.exec("sync; reboot -f", { timeoutS: 5 });
       const ended = await Promise.race([qemu.then(() => true), sleep(15_000).then(() => false)]);
       if (!ended) stop.abort();
-      await conn.session.close();
+      await session.close();
       const bootSeconds = r.bootSeconds === undefined ? undefined : connectedAt + r.bootSeconds;
       return withConsole(r.record, bootSeconds, { ran: r.ran, unserved: r.unserved });
     },

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { writeFile, chmod } from "node:fs/promises";
 import { expandHome, resolveCredentials, type SshTarget } from "../config/targets.ts";
 import type { CapabilityRule } from "../config/testcases.ts";
-import { connectSsh, type SshEndpoint, type SshFailure, type SshSession } from "../ssh/session.ts";
+import { connectSsh, type SshEndpoint, type SshSession } from "../ssh/session.ts";
+import { connectRetrying } from "../ssh/retry.ts";
 import { runOverSsh } from "./ssh-run.ts";
 import { installKernel } from "./install.ts";
 import type { GuestSetup } from "../guest/initramfs.ts";
@@ -17,21 +18,14 @@ export const runnerBound = (work: GuestWork): number => work.testcases.reduce((s
 
 export const targetSetup = (t: Pick<SshTarget, "setup">, restore: boolean): GuestSetup => ({ thp: t.setup.thp, hugepages: t.setup.hugepages, zram: t.setup.zram, restore });
 
-/** Failures a target whose link just dropped may still give for a moment; a refused key or host key it will not. */
-const TRANSIENT: ReadonlySet<SshFailure["kind"]> = new Set(["refused", "timeout", "unreachable", "lost"]);
-
 /**
  * Connect again after a drop (to read the kernel log, tell a reboot, clean up): a link that
- * blinked may not answer at once, so a refused, timed-out or lost attempt is tried again,
- * `tries` times `pauseMs` apart, before the run's folder is given up as unreachable.
+ * blinked may not answer at once, so the attempt is made 3 times, 2 s apart, before the run's
+ * folder is given up as unreachable.
  */
-export async function connectOnce(ep: SshEndpoint, tries = 3, pauseMs = 2_000): Promise<SshSession | undefined> {
-  for (let i = 1; ; i++) {
-    const s = await connectSsh(ep);
-    if (s.ok) return s.value;
-    if (i >= tries || !TRANSIENT.has(s.error.kind)) return undefined;
-    await new Promise((r) => setTimeout(r, pauseMs));
-  }
+export async function connectOnce(ep: SshEndpoint): Promise<SshSession | undefined> {
+  const s = await connectRetrying(ep, { tries: 3, pauseMs: 2_000 });
+  return s.ok ? s.value : undefined;
 }
 
 export interface SshRuntimeOptions {
