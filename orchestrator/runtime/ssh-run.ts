@@ -93,12 +93,6 @@ async function cleanUp(s: SshSession, dir: string, rebooted: boolean): Promise<b
   return r.ok && r.value.code === 0;
 }
 
-/** Why the transport says the connection dropped: the WHY of its "connection to EP lost during exec of CMD (WHY); ..." (else all of it). */
-function lostWhy(message: string): string {
-  const m = /^connection to \S+ lost during exec of ".*?" \((.*)\); the remote command may still be running; check the host and reconnect$/.exec(message);
-  return m?.[1] ?? message;
-}
-
 /**
  * The one line for a connection that dropped during the run, written after the runtime
  * reconnected and cleaned up: the transport's "the remote command may still be running" is
@@ -240,7 +234,7 @@ export async function runOverSsh(first: SshSession, work: GuestWork, dir: string
   } else {
     ending = r.error.kind === "lost" ? "lost" : "connect-failed";
     failure = r.error.message;
-    if (r.error.kind === "lost") dropped = lostWhy(r.error.message);
+    if (r.error.kind === "lost") dropped = r.error.why ?? r.error.message;
     session = await opts.reconnect();
     if (session) {
       const again = await probe(session);

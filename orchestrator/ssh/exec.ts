@@ -82,15 +82,8 @@ export function execCommand(conn: Connection, command: string, opts: ExecOptions
     };
     const onLost: LostHandler = (f) => {
       const tail = (stdout + stderr).trimEnd().split("\n").slice(-20).join("\n");
-      finish(
-        err(
-          fail(
-            "lost",
-            conn.lostMessage(what, f.detail ?? "connection closed", "the remote command may still be running; check the host and reconnect"),
-            tail,
-          ),
-        ),
-      );
+      const why = f.detail ?? "connection closed";
+      finish(err({ ...fail("lost", conn.lostMessage(what, why, "the remote command may still be running; check the host and reconnect"), tail), why }));
     };
     conn.onLost(onLost);
 

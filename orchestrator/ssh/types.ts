@@ -34,6 +34,8 @@ export interface SshFailure {
   /** one line, names host:port and what to do */
   message: string;
   detail?: string;
+  /** kind "lost": why the connection went, as the transport saw it ("the server closed the connection") */
+  why?: string;
 }
 
 export interface ExecResult {
