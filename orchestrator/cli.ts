@@ -8,8 +8,8 @@ import { requireCaseTable } from "./guest/caselist.ts";
 import { runJobs } from "./run/runner.ts";
 import { readResults, writeReport } from "./report/index.ts";
 import { mergeResults } from "./results/merge.ts";
-import { applyPolicy, isRegression, policyOf, type JudgedRun, type Policy } from "./results/policy.ts";
-import { caseId, passRate } from "./results/attempts.ts";
+import { applyPolicy, policyOf } from "./results/policy.ts";
+import { exitCodeFor, readPolicy, verdictSummary as summary, EXIT } from "./results/verdict.ts";
 import { loadManifest } from "./config/testcases.ts";
 import { listCache, pruneCache, parseSize, humanBytes } from "./cache/index.ts";
 import { exists, writeFileAtomic } from "./util/fsx.ts";
@@ -18,6 +18,10 @@ import { InputError, LabFailure } from "./util/result.ts";
 import { setQuiet } from "./util/log.ts";
 import { registerBisect } from "./bisect/cli.ts";
 import { registerExplore } from "./explore/cli.ts";
+import { registerCompare } from "./compare/cli.ts";
+import { registerExport } from "./export/cli.ts";
+import { registerBundle } from "./bundle/cli.ts";
+import { registerLore } from "./lore/cli.ts";
 import { addMatrixOptions, intOption, loadInputs, manifestFile, matrixFilters, type MatrixCliOptions } from "./run/options.ts";
 import { loadGrammar } from "./explore/grammar.ts";
 import { checkHostTools } from "./util/tools.ts";
@@ -25,41 +29,6 @@ import { selectScenarios } from "./explore/selection.ts";
 import { loadTarget, type Target } from "./config/targets.ts";
 import { runtimeFor } from "./runtime/index.ts";
 import type { JobSpec } from "./run/plan.ts";
-
-export const EXIT = { ok: 0, kernelFailed: 1, usage: 2 } as const;
-
-/**
- * The exit code a result set deserves, read under the manifest's policy. A flaky case (passed
- * in some attempts) is reported but is not called a regression.
- */
-export function exitCodeFor(data: JudgedRun): number {
-  if (data.results.some(isRegression)) return EXIT.kernelFailed;
-  const labFault = data.results.some((r) => r.status === "error") || !data.run.complete;
-  return labFault ? EXIT.usage : EXIT.ok;
-}
-
-function summary(data: JudgedRun): string {
-  const counts: Record<string, number> = {};
-  for (const r of data.results) {
-    const s = (r.status === "fail" || r.status === "flaky") && r.expected ? `expected-${r.status}` : r.status;
-    counts[s] = (counts[s] ?? 0) + 1;
-  }
-  // Flaky cases are named with their pass rate: they are not regressions, but nobody should miss them.
-  const flaky = data.results.filter((r) => r.status === "flaky");
-  const named = flaky.slice(0, 10).map((r) => `\n  flaky ${Math.round(passRate(r) * 100)}%: ${caseId(r)}`);
-  return (
-    Object.entries(counts)
-      .map(([k, v]) => `${v} ${k}`)
-      .join(", ") +
-    named.join("") +
-    (flaky.length > 10 ? `\n  ... ${flaky.length - 10} more flaky` : "")
-  );
-}
-
-/** The policy a reading command applies: the manifest's known issues and known reports. */
-async function readPolicy(manifest?: string): Promise<Policy> {
-  return policyOf(await loadManifest(manifestFile({ ...(manifest ? { manifest } : {}) })));
-}
 
 interface RunCliOptions extends MatrixCliOptions {
   repeat?: string;
@@ -243,6 +212,10 @@ cache
 
 registerBisect(program);
 registerExplore(program, exitCodeFor);
+registerCompare(program);
+registerExport(program);
+registerBundle(program);
+registerLore(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,4 @@
+import type { Command } from "commander";
+
+/** Registers this stage's subcommands (filled in by issue 12's work). */
+export function registerLore(_program: Command): void {}
