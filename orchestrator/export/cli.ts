@@ -1,4 +1,30 @@
+// `cowlab export FORMAT RESULTS.json`: a results file in another tool's format. Each format is
+// one subcommand whose action only reads, applies the policy and calls its module.
+import { resolve } from "node:path";
 import type { Command } from "commander";
+import { readResults } from "../report/index.ts";
+import { applyPolicy } from "../results/policy.ts";
+import { readPolicy } from "../results/verdict.ts";
+import { writeFileAtomic } from "../util/fsx.ts";
+import { junitXml } from "./junit.ts";
 
-/** Registers this stage's subcommands (filled in by issue 12's work). */
-export function registerExport(_program: Command): void {}
+/** stdout when no file is given, else the file (written whole, never half). */
+async function emit(text: string, out: string | undefined): Promise<void> {
+  if (out) await writeFileAtomic(resolve(out), text);
+  else process.stdout.write(text);
+}
+
+export function registerExport(program: Command): void {
+  const exp = program.command("export").description("write a results.json in another tool's format");
+
+  exp
+    .command("junit")
+    .description("JUnit XML (one testsuite per job, one testcase per case) for CI test reporters")
+    .argument("<results>", "results.json")
+    .option("-o, --out <file>", "write the XML here (default: stdout)")
+    .option("--manifest <file>", "known issues to read the results with (default: testcases/manifest.yaml)")
+    .action(async (file: string, opts: { out?: string; manifest?: string }) => {
+      const judged = applyPolicy(await readResults(file), await readPolicy(opts.manifest));
+      await emit(junitXml(judged), opts.out);
+    });
+}
