@@ -41,12 +41,12 @@ export type JunitOutcome = "passed" | "failure" | "error" | "skipped";
  *   failure: ...">: a CI dashboard should not go red for a documented known issue, and should
  *   not show it as a plain pass either; the exit code agrees (policy.ts isRegression);
  * - flaky (passed in some attempts) → passed, with a <system-out> note giving the pass rate and
- *   every attempt. Not Surefire's <flakyFailure>: the Ant/Jenkins XSD has no such element and
- *   GitHub's reporters drop it, while system-out is shown everywhere; and `cowlab` itself does
- *   not call a flaky case a regression, so the suite should not fail on it.
+ *   every attempt. Not Surefire's <flakyFailure>: Jenkins' schema knows it but Ant's does not and
+ *   the GitHub reporters ignore it, while system-out is shown everywhere; and `cowlab` itself
+ *   does not call a flaky case a regression, so the suite should not fail on it.
  */
 export function junitOutcome(r: JudgedCase): JunitOutcome {
-  if (r.expected && (r.status === "fail" || r.status === "flaky")) return r.status === "fail" ? "skipped" : "passed";
+  if (r.status === "fail" && r.expected) return "skipped";
   switch (r.status) {
     case "fail":
     case "crash":
@@ -65,13 +65,29 @@ export function junitOutcome(r: JudgedCase): JunitOutcome {
 const attemptLines = (attempts: Attempt[]): string =>
   attempts.map((a, i) => `attempt ${i + 1} (guest ${a.guest}): ${a.status}${a.duration_ms === null ? "" : ` ${a.duration_ms} ms`}${a.reason ? `: ${a.reason}` : ""}${a.report ? ` [${a.report}]` : ""}`).join("\n");
 
-function testcaseXml(r: JudgedCase): string {
+const firstLine = (s: string): string => s.split("\n")[0]!;
+
+function testcaseXml(r: JudgedCase, kernel: JudgedKernel | undefined): string {
   const head = `    <testcase${attrs({ classname: `cowlab.${r.testcase}`, name: r.case, time: seconds(r.duration_ms) })}`;
-  const outcome = junitOutcome(r);
+  const details = escapeText(`${r.reason}\n${attemptLines(r.attempts)}`);
   let body = "";
-  if (outcome === "failure") body = `      <failure${attrs({ message: r.reason || r.status, type: r.status })}>${escapeText(`${r.reason}\n${attemptLines(r.attempts)}`)}</failure>\n`;
-  else if (outcome === "error") body = `      <error${attrs({ message: r.reason || "lab error", type: "error" })}>${escapeText(`${r.reason}\n${attemptLines(r.attempts)}`)}</error>\n`;
-  else if (outcome === "skipped") body = `      <skipped${attrs({ message: r.expected && r.status === "fail" ? `expected failure: ${r.expected.reason}${r.expected.fixed_in ? ` (fixed in ${r.expected.fixed_in})` : ""}; got: ${r.reason}` : r.reason })}/>\n`;
+  switch (junitOutcome(r)) {
+    case "failure":
+      body = `      <failure${attrs({ message: firstLine(r.reason) || r.status, type: r.status })}>${details}</failure>\n`;
+      break;
+    case "error":
+      // the job's status says which lab step broke (build-error, qemu-error...) when it was the job's
+      body = `      <error${attrs({ message: firstLine(r.reason) || "lab error", type: kernel && kernel.status !== "ok" ? kernel.status : "error" })}>${details}</error>\n`;
+      break;
+    case "skipped": {
+      const e = r.expected;
+      const message = e && r.status === "fail" ? `expected failure: ${e.reason}${e.fixed_in ? ` (fix: ${e.fixed_in})` : ""}; got: ${firstLine(r.reason)}` : r.reason;
+      body = `      <skipped${attrs({ message })}/>\n`;
+      break;
+    }
+    case "passed":
+      break;
+  }
   if (r.status === "flaky") {
     const note = `flaky: passed ${Math.round(passRate(r) * 100)}% of ${r.attempts.length} attempts${r.expected ? ` (known issue: ${r.expected.reason})` : ""}\n${attemptLines(r.attempts)}`;
     body += `      <system-out>${escapeText(note)}</system-out>\n`;
@@ -79,18 +95,8 @@ function testcaseXml(r: JudgedCase): string {
   return body ? `${head}>\n${body}    </testcase>\n` : `${head}/>\n`;
 }
 
-/**
- * A job that never ran its cases (its build failed, QEMU died, the guest crashed or hung before
- * reporting) would otherwise be an empty suite that dashboards show green: it gets one
- * `cowlab.job/<status>` testcase, an <error> for lab failures and a <failure> for the kernel's.
- */
-function jobCase(k: JudgedKernel): JudgedCase | undefined {
-  if (k.status === "ok") return undefined;
-  const status = k.status === "crash" || k.status === "timeout" ? k.status : k.status === "skipped" ? "skip" : "error";
-  return { job: k.job, kernel: k.release ?? k.version, arch: k.arch, variant: k.variant, testcase: "job", case: k.status, family: "job", status, duration_ms: k.seconds * 1000, reason: k.reason, attempts: [{ status, duration_ms: k.seconds * 1000, reason: k.reason, guest: 1 }] };
-}
-
-interface Counts {
+/** The counts a suite (or the whole document) carries: they must equal its testcases' outcomes. */
+export interface JunitCounts {
   tests: number;
   failures: number;
   errors: number;
@@ -98,7 +104,7 @@ interface Counts {
   time: string;
 }
 
-function counts(cases: JudgedCase[]): Counts {
+export function junitCounts(cases: JudgedCase[]): JunitCounts {
   const o = cases.map(junitOutcome);
   return {
     tests: cases.length,
@@ -112,37 +118,49 @@ function counts(cases: JudgedCase[]): Counts {
 /** The suites of a run: the jobs in kernels[] order, then any job only its results name (a merged or trimmed file). */
 function suites(run: JudgedRun): { job: string; kernel: JudgedKernel | undefined; cases: JudgedCase[] }[] {
   const jobs = [...new Set([...run.kernels.map((k) => k.job), ...run.results.map((r) => r.job)])];
-  return jobs.map((job) => {
-    const kernel = run.kernels.find((k) => k.job === job);
-    const extra = kernel ? jobCase(kernel) : undefined;
-    return { job, kernel, cases: [...(extra ? [extra] : []), ...run.results.filter((r) => r.job === job)] };
-  });
+  return jobs.map((job) => ({ job, kernel: run.kernels.find((k) => k.job === job), cases: run.results.filter((r) => r.job === job) }));
 }
 
+function properties(run: JudgedRun, k: JudgedKernel | undefined): [string, string][] {
+  return [
+    ["run_id", run.run.id],
+    ...(k
+      ? ([
+          ["job_status", k.status],
+          ["kernel_release", k.release ?? k.version],
+          ["kernel_spec", k.kernel_spec],
+          ["variant", k.variant],
+          ["arch", k.arch],
+          ["source", k.source],
+          ...(k.build ? [["config_sha256", k.build.config_sha256]] : []),
+          ...(k.boot ? [["runtime", k.boot.runtime], ["console", k.boot.console]] : []),
+        ] as [string, string][])
+      : []),
+  ];
+}
+
+/**
+ * The JUnit XML of a run. Valid against Jenkins' junit-10.xsd (xunit plugin), and carries every
+ * attribute and element the Ant task's schema requires of a testsuite (name, tests, failures,
+ * errors, time, timestamp, hostname, id, package; properties, system-out, system-err) and of a
+ * testcase (name, classname, time). Ant's schema is stricter in two places where Jenkins' and
+ * the GitHub/GitLab reporters are not: it allows no attributes on <testsuites> and no
+ * <system-out> inside a <testcase> (the flaky note).
+ */
 export function junitXml(run: JudgedRun): string {
   const all = suites(run);
-  const total = counts(all.flatMap((s) => s.cases));
-  let out = `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites${attrs({ name: "cowlab", ...total })}>\n`;
+  const total = junitCounts(all.flatMap((s) => s.cases));
+  // <testsuites> takes only the attributes Jenkins' schema lists (no `skipped` there)
+  let out = `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites${attrs({ name: `cowlab ${run.run.id}`, tests: total.tests, failures: total.failures, errors: total.errors, time: total.time })}>\n`;
   all.forEach((s, id) => {
     const k = s.kernel;
-    const c = counts(s.cases);
-    const props: [string, string][] = [
-      ["run_id", run.run.id],
-      ["job_status", k?.status ?? "unknown"],
-      ...(k
-        ? ([
-            ["kernel_release", k.release ?? k.version],
-            ["kernel_spec", k.kernel_spec],
-            ["variant", k.variant],
-            ["arch", k.arch],
-            ["source", k.source],
-            ...(k.build ? [["config_sha256", k.build.config_sha256] as [string, string]] : []),
-          ] as [string, string][])
-        : []),
-    ];
-    out += `  <testsuite${attrs({ name: s.job, tests: c.tests, failures: c.failures, errors: c.errors, skipped: c.skipped, time: c.time, timestamp: run.run.started_at.replace(/Z$|[+-]\d\d:\d\d$/, "").slice(0, 19), hostname: run.run.host.hostname, id, package: "cowlab" })}>\n`;
-    out += `    <properties>\n${props.map(([name, value]) => `      <property${attrs({ name, value })}/>\n`).join("")}    </properties>\n`;
-    out += s.cases.map(testcaseXml).join("");
+    const c = junitCounts(s.cases);
+    const suite = { name: s.job, tests: c.tests, failures: c.failures, errors: c.errors, skipped: c.skipped, time: c.time, timestamp: run.run.started_at.slice(0, 19), hostname: run.run.host.hostname || "localhost", id, package: "cowlab" };
+    out += `  <testsuite${attrs(suite)}>\n`;
+    out += `    <properties>\n${properties(run, k).map(([name, value]) => `      <property${attrs({ name, value })}/>\n`).join("")}    </properties>\n`;
+    out += s.cases.map((r) => testcaseXml(r, k)).join("");
+    const status = k ? `job ${s.job}: ${k.status}${k.reason ? `: ${k.reason}` : ""}${k.boot ? `\nconsole: ${k.boot.console}\nrerun: ${k.boot.rerun}` : ""}` : `job ${s.job}: not in kernels[]`;
+    out += `    <system-out>${escapeText(status)}</system-out>\n    <system-err/>\n`;
     out += `  </testsuite>\n`;
   });
   return out + `</testsuites>\n`;
