@@ -1,0 +1,185 @@
+// The run store: a compact summary of every finished run in the cache ($COWLAB_CACHE/runs/
+// <run id>.json), so a report can show trends against earlier runs without their folders
+// (which CI throws away). A summary holds verdicts as judged when the run was recorded,
+// timings and counts; reasons, attempts and observations stay in the run's results.json.
+import { readdir, readFile, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import type { JudgedCase, JudgedRun } from "./policy.ts";
+import { cachePath } from "../util/paths.ts";
+import { writeFileAtomic } from "../util/fsx.ts";
+
+/** The store keeps at most this many runs, newest by start time... */
+export const KEEP_RUNS = 50;
+/** ...and at most this many bytes (a default-matrix run with its explorer lines is ~300 KB). */
+export const KEEP_BYTES = 48 * 1024 * 1024;
+
+/** The label a case is counted under: its verdict, expected failures apart (as verdictSummary counts). */
+export const verdictLabel = (r: Pick<JudgedCase, "status" | "expected">): string => ((r.status === "fail" || r.status === "flaky") && r.expected ? `expected-${r.status}` : r.status);
+
+export const JobSummary = z.object({
+  job: z.string(),
+  status: z.string(),
+  counts: z.record(z.string(), z.number()).describe("verdict label → cases"),
+  build_s: z.number().nullable(),
+  build_cached: z.boolean().nullable(),
+  boot_s: z.number().nullable(),
+  guest_s: z.number().nullable(),
+});
+export type JobSummary = z.infer<typeof JobSummary>;
+
+export const RunSummary = z.object({
+  format: z.literal(1),
+  id: z.string(),
+  started_at: z.string(),
+  finished_at: z.string().nullable(),
+  seconds: z.number().nullable(),
+  command: z.string(),
+  complete: z.boolean(),
+  shard: z.string().nullable(),
+  jobs: z.array(JobSummary),
+  /** job → testcase → case → verdict label */
+  cases: z.record(z.string(), z.record(z.string(), z.record(z.string(), z.string()))),
+  bisect: z
+    .object({ kernel: z.string(), arch: z.string(), test: z.string(), cases: z.string(), culprit: z.string().nullable(), conclusion: z.string(), steps: z.number() })
+    .optional(),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+export function summarizeRun(data: JudgedRun): RunSummary {
+  const cases: RunSummary["cases"] = {};
+  const counts = new Map<string, Record<string, number>>();
+  for (const r of data.results) {
+    const label = verdictLabel(r);
+    ((cases[r.job] ??= {})[r.testcase] ??= {})[r.case] = label;
+    const c = counts.get(r.job) ?? {};
+    c[label] = (c[label] ?? 0) + 1;
+    counts.set(r.job, c);
+  }
+  const b = data.bisect;
+  return {
+    format: 1,
+    id: data.run.id,
+    started_at: data.run.started_at,
+    finished_at: data.run.finished_at,
+    seconds: data.run.seconds,
+    command: data.run.command,
+    complete: data.run.complete,
+    shard: data.run.shard,
+    jobs: data.kernels.map((k) => ({
+      job: k.job,
+      status: k.status,
+      counts: counts.get(k.job) ?? {},
+      build_s: k.build?.seconds ?? null,
+      build_cached: k.build?.cached ?? null,
+      boot_s: k.boot?.seconds ?? null,
+      guest_s: k.boot?.guest_seconds ?? null,
+    })),
+    cases,
+    ...(b ? { bisect: { kernel: b.kernel, arch: b.arch, test: b.test, cases: b.cases, culprit: b.culprit?.label ?? null, conclusion: b.conclusion, steps: b.steps.length } } : {}),
+  };
+}
+
+/** Where `cowlab run` records and `cowlab report` reads unless told otherwise. */
+export const runsDir = (): string => cachePath("runs");
+
+/** A run id as a file name (ids are timestamps, but a merged or hand-made one may hold anything). */
+const fileOf = (dir: string, id: string): string => join(dir, `${id.replace(/[^A-Za-z0-9._-]+/g, "_")}.json`);
+
+export interface History {
+  /** oldest first */
+  runs: RunSummary[];
+  /** one line per file that could not be read: the store goes on without it */
+  warnings: string[];
+}
+
+/** Every readable summary in the store, oldest first. A missing store is an empty history. */
+export async function readHistory(dir: string = runsDir()): Promise<History> {
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(".json"));
+  const runs: RunSummary[] = [];
+  const warnings: string[] = [];
+  for (const name of names.sort()) {
+    const file = join(dir, name);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await readFile(file, "utf8"));
+    } catch (e) {
+      warnings.push(`${file}: skipped, not JSON (${(e as Error).message.split("\n")[0]})`);
+      continue;
+    }
+    const parsed = RunSummary.safeParse(raw);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0]!;
+      warnings.push(`${file}: skipped, not a run summary (${i.path.join(".") || "(top level)"}: ${i.message})`);
+      continue;
+    }
+    runs.push(parsed.data);
+  }
+  return { runs: runs.sort(byStart), warnings };
+}
+
+const byStart = (a: RunSummary, b: RunSummary): number => a.started_at.localeCompare(b.started_at) || a.id.localeCompare(b.id);
+
+/**
+ * Record one run (atomically: a reader never sees half a file; a rerun of the same id
+ * replaces it), then drop the oldest summaries beyond the store's bounds. Returns the file.
+ */
+export async function recordRun(summary: RunSummary, dir: string = runsDir(), bounds = { runs: KEEP_RUNS, bytes: KEEP_BYTES }): Promise<string> {
+  const file = fileOf(dir, summary.id);
+  await writeFileAtomic(file, JSON.stringify(summary) + "\n");
+  await pruneHistory(dir, bounds);
+  return file;
+}
+
+/** Remove the oldest summaries (by start time, unreadable files first) until within the bounds. */
+async function pruneHistory(dir: string, bounds: { runs: number; bytes: number }): Promise<void> {
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(".json"));
+  const entries = await Promise.all(
+    names.map(async (name) => {
+      const file = join(dir, name);
+      const bytes = (await stat(file).catch(() => undefined))?.size ?? 0;
+      const started = await readFile(file, "utf8")
+        .then((t) => (JSON.parse(t) as { started_at?: unknown }).started_at)
+        .catch(() => undefined);
+      return { file, bytes, started: typeof started === "string" ? started : "" };
+    }),
+  );
+  entries.sort((a, b) => b.started.localeCompare(a.started) || b.file.localeCompare(a.file)); // newest first
+  let total = 0;
+  for (const [i, e] of entries.entries()) {
+    total += e.bytes;
+    if (i >= bounds.runs || (i > 0 && total > bounds.bytes)) await rm(e.file, { force: true });
+  }
+}
+
+/** The jobs of a run as one key: runs with the same key ran the same matrix. */
+export const matrixKey = (jobs: readonly string[]): string => [...jobs].sort().join("\n");
+
+export interface CaseChange {
+  job: string;
+  testcase: string;
+  case: string;
+  /** undefined: the case did not run then */
+  before: string | undefined;
+  now: string;
+  kind: "new-failure" | "fixed" | "changed";
+}
+
+/** Labels that need a look; one of them appearing where there was none is a new failure. */
+export const NEEDS_LOOK: ReadonlySet<string> = new Set(["fail", "flaky", "crash", "timeout", "error"]);
+
+/** Cases whose verdict differs from an earlier run's (cases new to this run count when they fail). */
+export function changedCases(before: RunSummary, now: RunSummary): CaseChange[] {
+  const out: CaseChange[] = [];
+  for (const [job, testcases] of Object.entries(now.cases)) {
+    for (const [testcase, cases] of Object.entries(testcases)) {
+      for (const [name, label] of Object.entries(cases)) {
+        const was = before.cases[job]?.[testcase]?.[name];
+        if (was === label || (was === undefined && !NEEDS_LOOK.has(label))) continue;
+        const kind = NEEDS_LOOK.has(label) && (was === undefined || !NEEDS_LOOK.has(was)) ? "new-failure" : was !== undefined && NEEDS_LOOK.has(was) && label === "pass" ? "fixed" : "changed";
+        out.push({ job, testcase, case: name, before: was, now: label, kind });
+      }
+    }
+  }
+  return out;
+}
