@@ -16,6 +16,7 @@ APT_PACKAGES=(
   chromium  # the report test opens the HTML report in it (playwright-core drives it)
   openssh-server openssh-client  # SSH targets: the fault tests start their own sshd on 127.0.0.1
   mmdebstrap e2fsprogs  # the qemu-rootfs target's Debian bookworm image (mkfs.ext4 -d, no loop mount)
+  b4  # cowlab run --series-msgid: `b4 am` fetches a series from lore (or reads a local mbox)
 )
 
 need_root() { [ "$(id -u)" = 0 ] || { echo "setup: run as root (apt-get install is needed)" >&2; exit 2; }; }
