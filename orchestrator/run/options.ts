@@ -7,12 +7,18 @@ import { resolve } from "node:path";
 import { InputError } from "../util/result.ts";
 import { loadManifest, MANIFEST_FILE, type Manifest } from "../config/testcases.ts";
 import { loadMatrix, type Matrix } from "../config/matrix.ts";
+import { parseMsgid } from "../lore/msgid.ts";
+import { fetchSeries } from "../lore/fetch.ts";
 
 export interface MatrixCliOptions {
   kernel?: string[];
   arch?: Arch[];
   variant?: string[];
   series?: string[];
+  /** cover letters' Message-IDs (or lore URLs): loadInputs fetches each with b4 and adds it to `series` */
+  seriesMsgid?: string[];
+  /** a local mbox b4 reads the --series-msgid threads from, instead of lore */
+  seriesMbox?: string;
   gitTree?: string;
   fragment: string[];
   accel: "auto" | "kvm" | "tcg";
@@ -26,6 +32,8 @@ export function addMatrixOptions(cmd: Command): Command {
     .option("-k, --kernel <ids...>", "kernel specs (kernels/specs/, or X.Y for Debian's linux-source-X.Y); default: the matrix's")
     .addOption(new Option("-a, --arch <arches...>", "guest architectures; default: the matrix's").choices([...ARCHES]))
     .option("-s, --series <dirs...>", "patch series (directory, quilt series file or mbox): each adds a variant named after it")
+    .option("--series-msgid <ids...>", "patch series from a mailing list thread: the cover letter's Message-ID or lore URL; `b4 am` fetches it (cached) and it runs as --series would, a variant named after its subject")
+    .option("--series-mbox <file>", "with --series-msgid: b4 reads the thread from this mbox instead of lore (offline; default: $COWLAB_LORE_MBOX)")
     .option("--git-tree <dir>", "git tree for kernels built from a git revision (default: the spec's repo, e.g. ../linux)")
     .option("--variant <names...>", "variants to run (base, matrix variants, series names)")
     .option("-f, --fragment <names...>", "extra fragments from kernels/fragments/ for every variant (e.g. debug-vm)", [])
@@ -57,9 +65,40 @@ export function intOption(flag: string, value: string | undefined, fallback: num
 /** The manifest file the options name (the repository's by default). */
 export const manifestFile = (o: Pick<MatrixCliOptions, "manifest">): string => (o.manifest ? resolve(o.manifest) : MANIFEST_FILE());
 
-/** The matrix and manifest the options name (the repository's by default). */
-export async function loadInputs(o: Pick<MatrixCliOptions, "manifest" | "matrix">): Promise<{ manifest: Manifest; matrix: Matrix; manifestFile: string }> {
+/**
+ * The matrix and manifest the options name (the repository's by default). Series named by
+ * --series-msgid are fetched here (b4 am, into the cache) and their folders appended to
+ * `o.series`, so everything after this (matrixFilters, the planner) sees a plain --series.
+ */
+export async function loadInputs(
+  o: Pick<MatrixCliOptions, "manifest" | "matrix" | "series" | "seriesMsgid" | "seriesMbox">,
+): Promise<{ manifest: Manifest; matrix: Matrix; manifestFile: string }> {
   const file = manifestFile(o);
   const [manifest, matrix] = await Promise.all([loadManifest(file), o.matrix ? loadMatrix(resolve(o.matrix)) : loadMatrix()]);
+  const fetched = await seriesFromLore(o);
+  if (fetched.length) o.series = [...(o.series ?? []), ...fetched];
   return { manifest, matrix, manifestFile: file };
+}
+
+/** The series folders --series-msgid names, fetched one after another (b4 is not run in parallel). */
+async function seriesFromLore(o: Pick<MatrixCliOptions, "seriesMsgid" | "seriesMbox">): Promise<string[]> {
+  const mbox = o.seriesMbox ?? (process.env.COWLAB_LORE_MBOX || undefined);
+  if (!o.seriesMsgid?.length) {
+    if (o.seriesMbox) throw new InputError("--series-mbox", "needs --series-msgid: the cover letter's Message-ID picks the thread out of the mbox");
+    return [];
+  }
+  const out: string[] = [];
+  const names = new Map<string, string>();
+  for (const text of o.seriesMsgid) {
+    const msgid = parseMsgid(text);
+    const s = await fetchSeries(msgid, mbox ? resolve(mbox) : undefined);
+    const other = names.get(s.name);
+    if (other === msgid) continue; // named twice
+    if (other) throw new InputError("--series-msgid", `${other} and ${msgid} are both series '${s.name}': run them one at a time`);
+    names.set(s.name, msgid);
+    const trailers = s.trailers.length ? `, ${s.trailers.length} trailer${s.trailers.length > 1 ? "s" : ""} collected` : "";
+    process.stderr.write(`series ${s.name}: <${msgid}> from ${s.from}${trailers}\n`);
+    out.push(s.series);
+  }
+  return out;
 }
