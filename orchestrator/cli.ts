@@ -1,25 +1,28 @@
 // cowlab's command line. Exit codes: 0 all cases passed (or skipped, or failed as a known
 // issue predicts), 1 a kernel failed a case (fail/crash/timeout), 2 usage or lab errors.
-import { resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import { Command, CommanderError } from "commander";
 import { checkKnownIssueGlobs } from "./config/testcases.ts";
 import { planMatrix, shardJobs, parseShard, jobId, narrowCases } from "./run/plan.ts";
 import { requireCaseTable } from "./guest/caselist.ts";
 import { runJobs } from "./run/runner.ts";
 import { readResults, writeReport } from "./report/index.ts";
+import { readHistoryWarning, recordAndReadHistory } from "./report/history.ts";
+import { runsDir } from "./results/history.ts";
 import { mergeResults } from "./results/merge.ts";
 import { applyPolicy, policyOf } from "./results/policy.ts";
 import { exitCodeFor, readPolicy, verdictSummary as summary, EXIT } from "./results/verdict.ts";
 import { loadManifest } from "./config/testcases.ts";
 import { listCache, pruneCache, parseSize, humanBytes } from "./cache/index.ts";
 import { exists, writeFileAtomic } from "./util/fsx.ts";
-import { cp, stat } from "node:fs/promises";
+import { appendFile, cp, stat } from "node:fs/promises";
 import { InputError, LabFailure } from "./util/result.ts";
 import { setQuiet } from "./util/log.ts";
 import { registerBisect } from "./bisect/cli.ts";
 import { registerExplore } from "./explore/cli.ts";
 import { registerCompare } from "./compare/cli.ts";
 import { registerExport } from "./export/cli.ts";
+import { githubRunUrl, stepSummary } from "./export/summary.ts";
 import { registerBundle } from "./bundle/cli.ts";
 import { registerLore } from "./lore/cli.ts";
 import { addMatrixOptions, intOption, loadInputs, manifestFile, matrixFilters, type MatrixCliOptions } from "./run/options.ts";
@@ -113,6 +116,7 @@ addMatrixOptions(program.command("run"))
     const outDir = resolve(opts.out);
     if ((await stat(outDir).catch(() => undefined))?.isDirectory() === false) throw new InputError("--out", `${opts.out} exists and is not a folder`);
     if (opts.json) setQuiet(true);
+    const before = await readHistoryWarning(); // for the reports written while the run goes on
     const data = await runJobs({
       outDir,
       jobs,
@@ -125,11 +129,13 @@ addMatrixOptions(program.command("run"))
       ...(opts.shard ? { shard: opts.shard } : {}),
       ...(guests ? { guestConcurrency: guests } : {}),
       onJobDone: async (d) => {
-        await writeReport(applyPolicy(d, policy), outDir);
+        await writeReport(applyPolicy(d, policy), outDir, { history: before });
       },
     });
     const judged = applyPolicy(data, policy);
-    const report = await writeReport(judged, outDir);
+    // The run store: this run's summary, then the report with the runs before it.
+    const history = await recordAndReadHistory(judged);
+    const report = await writeReport(judged, outDir, { history });
     if (opts.json) process.stdout.write(JSON.stringify(data, null, 2) + "\n");
     else process.stderr.write(`${summary(judged)}\nresults: ${outDir}/results.json\nreport:  ${report}\n`);
     process.exitCode = exitCodeFor(judged);
@@ -142,9 +148,12 @@ program
   .option("-o, --out <dir>", "folder for index.html")
   .option("--manifest <file>", "known issues and known reports to read the results with (default: testcases/manifest.yaml, as it is now)")
   .option("--json", "print the results as read (known issues applied: `expected` on the cases they predict) to stdout")
-  .action(async (file: string, opts: { out?: string; json?: boolean; manifest?: string }) => {
+  .option("--history <dir>", "run store to compare with (default: $COWLAB_CACHE/runs, where `cowlab run` records each run)")
+  .option("--no-history", "leave the run store out (no trend, no timing across runs)")
+  .action(async (file: string, opts: { out?: string; json?: boolean; manifest?: string; history?: string | false }) => {
     const judged = applyPolicy(await readResults(file), await readPolicy(opts.manifest));
-    const path = await writeReport(judged, opts.out ?? resolve(file, ".."));
+    const history = opts.history === false ? undefined : await readHistoryWarning(opts.history ? resolve(opts.history) : runsDir());
+    const path = await writeReport(judged, opts.out ?? resolve(file, ".."), { runDir: resolve(file, ".."), ...(history ? { history } : {}) });
     if (opts.json) process.stdout.write(JSON.stringify(judged, null, 2) + "\n");
     else process.stderr.write(`${summary(judged)}\nreport: ${path}\n`);
     process.exitCode = exitCodeFor(judged);
@@ -157,7 +166,8 @@ program
   .option("-o, --out <dir>", "folder for the merged results.json and index.html", "reports/merged")
   .option("--manifest <file>", "known issues and known reports to read the results with (default: testcases/manifest.yaml)")
   .option("--json", "print the merged results to stdout")
-  .action(async (files: string[], opts: { out: string; json?: boolean; manifest?: string }) => {
+  .option("--summary <file>", "write a markdown summary here (default: appended to $GITHUB_STEP_SUMMARY when GitHub Actions sets it)")
+  .action(async (files: string[], opts: { out: string; json?: boolean; manifest?: string; summary?: string }) => {
     const parts = await Promise.all(files.map(async (file) => ({ file, data: await readResults(file) })));
     const merged = mergeResults(parts, `cowlab merge ${files.join(" ")}`);
     const out = resolve(opts.out);
@@ -169,6 +179,16 @@ program
     await writeFileAtomic(`${out}/results.json`, JSON.stringify(merged, null, 2));
     const judged = applyPolicy(merged, await readPolicy(opts.manifest));
     const path = await writeReport(judged, out);
+    // The CI page's summary: GitHub expects steps to append to $GITHUB_STEP_SUMMARY; --summary FILE is written whole.
+    const summaryFile = opts.summary ?? process.env.GITHUB_STEP_SUMMARY;
+    if (summaryFile) {
+      const runUrl = githubRunUrl(process.env);
+      const md = stepSummary(judged, { title: "cowlab merge", reportPath: relative(process.cwd(), path) || path, ...(runUrl ? { runUrl } : {}) });
+      const write = opts.summary ? writeFileAtomic(resolve(opts.summary), md) : appendFile(summaryFile, `${md}\n`);
+      await write.catch((e: Error) => {
+        throw new InputError(opts.summary ? "--summary" : "$GITHUB_STEP_SUMMARY", `cannot write ${summaryFile}: ${e.message}`);
+      });
+    }
     if (opts.json) process.stdout.write(JSON.stringify(merged, null, 2) + "\n");
     else process.stderr.write(`${summary(judged)}\nresults: ${out}/results.json\nreport:  ${path}\n`);
     process.exitCode = exitCodeFor(judged);
