@@ -89,15 +89,15 @@ describe("b4 am's output", () => {
   });
 
   it("names the trailers b4 collected from replies, per patch (real b4 0.12 output)", async () => {
-    const log = await readFile(LORE("b4-am-offline.log"), "utf8");
+    const log = await readFile(LORE("b4-am-offline.txt"), "utf8");
     expect(trailersIn(log)).toEqual([{ patch: "[PATCH 2/3] mm/memory: forget the exclusive marker on swap-in", trailer: "Reviewed-by: Rita Reviewer <rita@example.org>" }]);
   });
 
   it("tells no network from a thread that is not there (real b4 0.12 output)", async () => {
-    const net = classifyB4Failure(await readFile(LORE("b4-am-no-network.log"), "utf8"));
+    const net = classifyB4Failure(await readFile(LORE("b4-am-no-network.txt"), "utf8"));
     expect(net.kind).toBe("network");
     expect(net.message).toContain("could not reach lore.kernel.org");
-    const missing = classifyB4Failure(await readFile(LORE("b4-am-not-found.log"), "utf8"));
+    const missing = classifyB4Failure(await readFile(LORE("b4-am-not-found.txt"), "utf8"));
     expect(missing).toMatchObject({ kind: "not-found", message: "b4 am: Could not find nope@nowhere in u.mbox" });
     expect(classifyB4Failure("Running in OFFLINE mode\nCRITICAL: something else broke\n")).toMatchObject({ kind: "failed", message: "b4 am failed: something else broke" });
   });
