@@ -344,3 +344,34 @@ describe("metadata.json", () => {
     expect(m.guest.qemu_cmdline).toBe("qemu -kernel bzImage");
   });
 });
+
+describe("a retried case (real --retry-failed results)", () => {
+  it("replays the guest of its failing attempt: guest-2's own initramfs and the job folder's kernel", async () => {
+    const root = await mkdtemp(join(tmpdir(), "cowlab-bundle-retry-"));
+    const saved = process.env.COWLAB_CACHE;
+    process.env.COWLAB_CACHE = join(root, "cache");
+    try {
+      const data = applyPolicy(await readResults("test/fixtures/results/fault-flaky-retry.json"), { knownIssues: [], knownReports: [] });
+      const job = join(root, "guests", "6.12-base-x86_64");
+      await mkdir(join(job, "guest-2"), { recursive: true });
+      for (const f of [join(job, "bzImage"), join(job, "initramfs.cpio"), join(job, "guest-2", "initramfs.cpio")]) await writeFile(f, f);
+      const b = data.kernels[0]!.build!;
+      const buildDir = join(root, "cache", "build", b.image.split("/").at(-2)!);
+      await mkdir(join(buildDir, "obj"), { recursive: true });
+      await writeFile(join(buildDir, "obj", ".config"), "CONFIG_X=y\n");
+      data.kernels[0]!.build = { ...b, config_sha256: sha256("CONFIG_X=y\n") };
+      const flaky = data.results.find((r) => r.status === "flaky")!;
+      const file = join(root, "results.json");
+      expect((await locateInputs(file, data, flaky)).initramfs).toBe(join(job, "initramfs.cpio")); // attempt 1 failed
+      const second = { ...flaky, attempts: [...flaky.attempts].reverse().map((a, i) => ({ ...a, guest: i + 1 })) };
+      const inputs = await locateInputs(file, data, second);
+      expect(inputs.guest).toBe(2);
+      expect(inputs.boot.console).toBe("guests/6.12-base-x86_64/guest-2/console.log");
+      expect([inputs.kernel, inputs.initramfs]).toEqual([join(job, "bzImage"), join(job, "guest-2", "initramfs.cpio")]);
+    } finally {
+      if (saved === undefined) delete process.env.COWLAB_CACHE;
+      else process.env.COWLAB_CACHE = saved;
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
