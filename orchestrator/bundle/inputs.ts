@@ -2,7 +2,7 @@
 // the kernel, the initramfs it booted, the QEMU command: runtime/qemu-initramfs.ts writes
 // them) and the build's cache entry (the .config, build/kernel.ts: <entry>/obj/.config). A
 // file that is gone, or a .config that is not the one the run built, is an error naming it.
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { caseId } from "../results/attempts.ts";
 import type { JudgedCase, JudgedKernel, JudgedRun } from "../results/policy.ts";
@@ -51,6 +51,16 @@ export function buildDirs(build: { image: string }): string[] {
   return [...new Set([recorded, cachePath("build", basename(recorded))])];
 }
 
+/**
+ * Where the .config may be: each entry's obj/, then the object folders bisection shares
+ * between its steps (bisect/driver.ts: a step's entry keeps its image but no obj/), whose
+ * .config is the last step's and is the step's own when the hash says so.
+ */
+async function configCandidates(dirs: string[], arch: string): Promise<string[]> {
+  const shared = (await readdir(cachePath("bisect")).catch(() => [] as string[])).filter((n) => n.endsWith(`-${arch}`)).sort();
+  return [...dirs.map((d) => join(d, "obj", ".config")), ...shared.map((n) => cachePath("bisect", n, "obj", ".config"))];
+}
+
 /** Everything a bundle of r needs from the run folder and the cache, or an InputError saying what is missing. */
 export async function locateInputs(file: string, data: JudgedRun, r: JudgedCase): Promise<GuestInputs> {
   const id = caseId(r);
@@ -75,19 +85,21 @@ export async function locateInputs(file: string, data: JudgedRun, r: JudgedCase)
   const guestDir = dirname(resolve(runDir, boot.console));
   const initramfs = resolve(guestDir, recorded.initrd);
   if (!(await exists(initramfs))) throw new InputError(initramfs, `missing: the initramfs ${id}'s guest booted; ${rerun}`);
-  // The build's entry: the first candidate whose .config is the one the run built.
+  // The build's entry (for its image and headers): the first candidate that is there.
   const dirs = buildDirs(entry.build);
-  let found: { dir: string; config: string; configText: string } | undefined;
+  let buildDir = dirs[0]!;
+  for (const d of dirs) if (await exists(d)) { buildDir = d; break; }
+  // The .config: the first candidate whose text is the one the run built.
+  let found: { config: string; configText: string } | undefined;
   let other: string | undefined;
-  for (const dir of dirs) {
-    const config = join(dir, "obj", ".config");
+  for (const config of await configCandidates(dirs, entry.arch)) {
     const configText = await readFile(config, "utf8").catch(() => undefined);
     if (configText === undefined) continue;
     if (sha256(configText) === entry.build.config_sha256) {
-      found = { dir, config, configText };
+      found = { config, configText };
       break;
     }
-    other ??= config;
+    if (!config.startsWith(cachePath("bisect"))) other ??= config;
   }
   if (!found) {
     if (other) throw new InputError(other, `not the .config ${r.job} was built with (sha256 ${entry.build.config_sha256.slice(0, 12)}...): the cache entry was rebuilt since; ${rerun}`);
@@ -96,9 +108,9 @@ export async function locateInputs(file: string, data: JudgedRun, r: JudgedCase)
   let kernel = resolve(guestDir, recorded.kernel);
   if (!(await exists(kernel))) {
     // the run folder's copy is gone: the build's own image in the cache is the same kernel
-    const cached = join(found.dir, basename(entry.build.image));
+    const cached = join(buildDir, basename(entry.build.image));
     if (!(await exists(cached))) throw new InputError(kernel, `missing: the kernel ${id} booted (nor is the build's image in the cache); ${rerun}`);
     kernel = cached;
   }
-  return { entry, guest, boot, argv, recorded, kernel, initramfs, buildDir: found.dir, config: found.config, configText: found.configText };
+  return { entry, guest, boot, argv, recorded, kernel, initramfs, buildDir, config: found.config, configText: found.configText };
 }
