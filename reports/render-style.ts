@@ -88,7 +88,7 @@ svg.chart text{font:11px system-ui,sans-serif;fill:var(--fg)} svg.chart text.val
 svg .t-build{fill:#6e7781} svg .t-build-cached{fill:#c7cdd3} svg .t-boot{fill:#0969da} svg .t-guest{fill:#54aeff}
 svg .sp{fill:#9ecbff} svg .sp-cur{fill:#0969da} svg .sp-none{fill:#d0d7de}
 ${TC_PALETTE.map((c, i) => `svg .tc${i}{fill:${c}}`).join(" ")}
-svg.share{border:1px solid var(--line);vertical-align:middle}
+svg.share{outline:1px solid var(--line);vertical-align:middle}
 /* bisection */
 .timeline{display:flex;flex-wrap:wrap;gap:3px;margin:.6em 0}
 .timeline .tl{display:inline-flex;flex-direction:column;align-items:center;justify-content:center;min-width:3.2em;height:3em;border-radius:6px;border:1px solid var(--line);text-decoration:none;font-size:12px}
