@@ -183,6 +183,12 @@ describe("pairing and the lab's failures", () => {
     const d = compareRuns(judged(base), after);
     expect(d.pairs.every((p) => p.rule === null)).toBe(true);
     expect(d.summary).toMatchObject({ compared: 0, missing: 73, new: 146, exit: 1 });
+    // the text says such a job's cases in one line
+    const text = formatDiff(d, { before: "A", after: "B" });
+    expect(text).toContain("job 6.12/cow-breakers/x86_64 has no counterpart before: its cases are new");
+    expect(text).toContain("\n  6.12/base/x86_64: all its 73 cases (no counterpart job)\n");
+    expect(text).toContain("\n  6.12/cow-breakers/x86_64: all its 73 cases (no counterpart job)\n");
+    expect(text).not.toMatch(/: absent → |→ absent/);
   });
 });
 

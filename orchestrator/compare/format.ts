@@ -51,10 +51,19 @@ export function formatDiff(d: RunDiff, files: { before: string; after: string })
   out.push(
     `${s.regressions} regressions, ${s.missing} missing, ${s.expected} expected failures, ${s.fixes} fixes, ${s.new} new, ${s.changed} other changes, ${s.skip_reasons} changed skip reasons, ${s.infra} infrastructure; ${s.unchanged} of ${s.compared} compared cases unchanged`,
   );
+  // The cases of a job with no counterpart are one line per job (all of them are missing or
+  // new); --json still lists each.
+  const alone = new Set(d.pairs.filter((p) => !p.rule).map((p) => (p.before ?? p.after)!));
   for (const g of Object.keys(TITLES) as (keyof typeof TITLES)[]) {
     const list = d[g];
     if (!list.length) continue;
-    out.push("", `${TITLES[g]}: ${list.length}`, ...list.map((c) => `  ${changeLine(c, g)}`));
+    out.push("", `${TITLES[g]}: ${list.length}`);
+    const perJob = new Map<string, number>();
+    for (const c of list) {
+      if (alone.has(c.job)) perJob.set(c.job, (perJob.get(c.job) ?? 0) + 1);
+      else out.push(`  ${changeLine(c, g)}`);
+    }
+    for (const [job, n] of perJob) out.push(`  ${job}: all its ${n} cases (no counterpart job)`);
   }
   if (s.infra) {
     out.push("", `infrastructure (the lab's errors, not the kernel's): ${s.infra}`);
