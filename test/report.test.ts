@@ -320,6 +320,29 @@ describe("writing the report of a run folder", () => {
   });
 });
 
+describe("a run with --repeat 2 (two guests per job)", () => {
+  it("links each attempt to its own guest's console view at the case's line, and each rerun's console from the jobs table", async () => {
+    const dir = await tmp();
+    await cp(`${FIX}/repeat`, dir, { recursive: true });
+    const R = await judged("repeat");
+    const page = await readFile(await writeReport(R, dir), "utf8");
+    const i = R.results.findIndex((r) => r.expected);
+    const r = R.results[i]!;
+    expect(r.attempts.map((a) => a.guest)).toEqual([1, 2]);
+    const data = JSON.parse(/<script type="application\/json" id="cowlab-data">(.*?)<\/script>/s.exec(page)![1]!) as { cases: { a: { g: number; h: string }[] }[] };
+    const [first, second] = data.cases[i]!.a;
+    expect(first!.h).toMatch(/^guests\/5\.10-base-x86_64\/console\.html#L\d+$/);
+    expect(second!.h).toMatch(/^guests\/5\.10-base-x86_64\/guest-2\/console\.html#L\d+$/);
+    for (const [a, log] of [[first!, "console.log"], [second!, "guest-2/console.log"]] as const) {
+      const text = await readFile(join(dir, "guests/5.10-base-x86_64", log), "utf8");
+      const line = Number(a.h.split("#L")[1]);
+      expect(line).toBe(lineOf(text, new RegExp(`^# cowlab-begin ${r.testcase}`), new RegExp(`^\\s*not ok \\d+ ${r.case}$`)));
+    }
+    expect(sectionOf(page, "kernels")).toContain('<a class="console" href="guests/5.10-base-x86_64/guest-2/console.html">repeat 2</a>');
+    expect(await readFile(join(dir, "guests/5.10-base-x86_64/guest-2/console.html"), "utf8")).toContain('<a href="../../../index.html">report</a>');
+  });
+});
+
 describe("cowlab report", () => {
   it("reads the run store given by --history (a corrupt file is a warning), or none with --no-history", async () => {
     const dir = await tmp();
