@@ -206,7 +206,7 @@ describe("cowlab compare (the command)", () => {
     const r = await cowlab(BASE, AEO);
     expect(r.exitCode).toBe(0);
     expect(r.stdout.split("\n")[3]).toMatch(/^0 regressions, 0 missing, 27 expected failures/);
-  });
+  }, 120_000); // each spawns cowlab (tsx start-up), slow on a loaded host
 
   it("exits 1 on missing cases, and on regressions when the manifest has no known issue for them; --json is the typed diff", async () => {
     expect((await cowlab(BASE, SWAP_ONLY)).exitCode).toBe(1);
@@ -218,7 +218,7 @@ describe("cowlab compare (the command)", () => {
     const d = JSON.parse(r.stdout) as RunDiff;
     expect(Object.keys(d)).toEqual(expect.arrayContaining(["regressions", "fixes", "missing", "new", "skip_reasons", "infra", "summary"]));
     expect(d.summary.regressions).toBe(27);
-  });
+  }, 120_000); // each spawns cowlab (tsx start-up), slow on a loaded host
 
   it("exits 2 with one line naming an unreadable file", async () => {
     const missing = join(dir, "nope.json");
@@ -231,5 +231,5 @@ describe("cowlab compare (the command)", () => {
     const r2 = await cowlab(notResults, BASE);
     expect(r2.exitCode).toBe(2);
     expect(r2.stderr).toMatch(new RegExp(`^cowlab: ${notResults}: not a cowlab results file: `));
-  });
+  }, 120_000); // each spawns cowlab (tsx start-up), slow on a loaded host
 });

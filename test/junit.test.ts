@@ -248,12 +248,12 @@ describe("cowlab export junit (the command)", () => {
     expect(r2.exitCode).toBe(0);
     expect(r2.stdout).toBe("");
     expect(parsed(await readFile(out, "utf8")).testsuites.testsuite[0]).toMatchObject({ failures: "31", skipped: "0" });
-  });
+  }, 120_000); // each spawns cowlab (tsx start-up), slow on a loaded host
 
   it("an unreadable results file is one line and exit 2", async () => {
     const r = await cowlab(join(dir, "nope.json"));
     expect(r.exitCode).toBe(2);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/^cowlab: .*nope\.json: cannot read results: ENOENT/);
-  });
+  }, 120_000); // each spawns cowlab (tsx start-up), slow on a loaded host
 });

@@ -128,7 +128,7 @@ describe("cowlab merge writes the summary", () => {
     expect((await merge(join(dir, "m3"), [])).exitCode).toBe(0);
     expect(await exists(join(dir, "m3", "results.json"))).toBe(true);
     expect((await readFile(step, "utf8")).match(/### cowlab merge/g)).toHaveLength(1);
-  });
+  }, 120_000); // each spawns cowlab (tsx start-up), slow on a loaded host
 
   it("a summary file it cannot write is one line naming it, exit 2", async () => {
     const aFile = join(dir, "a-file");
@@ -137,5 +137,5 @@ describe("cowlab merge writes the summary", () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/^cowlab: --summary: cannot write .*a-file\/s\.md: /);
-  });
+  }, 120_000); // each spawns cowlab (tsx start-up), slow on a loaded host
 });
