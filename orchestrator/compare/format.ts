@@ -42,15 +42,15 @@ const TITLES: Record<Exclude<Group, "infra">, string> = {
 export function formatDiff(d: RunDiff, files: { before: string; after: string }): string {
   const s = d.summary;
   const out: string[] = [];
+  out.push(
+    `${s.regressions} regressions, ${s.missing} missing, ${s.expected} expected failures, ${s.fixes} fixes, ${s.new} new, ${s.changed} other changes, ${s.skip_reasons} changed skip reasons, ${s.infra} infrastructure; ${s.unchanged} of ${s.compared} compared cases unchanged`,
+  );
   out.push(`before: ${files.before} (run ${d.before.id}${d.before.complete ? "" : ", incomplete"})`);
   out.push(`after:  ${files.after} (run ${d.after.id}${d.after.complete ? "" : ", incomplete"})`);
   for (const p of d.pairs) {
     if (p.rule === "one-per-kernel-arch") out.push(`paired ${p.before} with ${p.after} (the one job of that kernel and arch on each side)`);
     else if (!p.rule) out.push(p.before ? `job ${p.before} has no counterpart after: its cases are missing` : `job ${p.after} has no counterpart before: its cases are new`);
   }
-  out.push(
-    `${s.regressions} regressions, ${s.missing} missing, ${s.expected} expected failures, ${s.fixes} fixes, ${s.new} new, ${s.changed} other changes, ${s.skip_reasons} changed skip reasons, ${s.infra} infrastructure; ${s.unchanged} of ${s.compared} compared cases unchanged`,
-  );
   // The cases of a job with no counterpart are one line per job (all of them are missing or
   // new); --json still lists each.
   const alone = new Set(d.pairs.filter((p) => !p.rule).map((p) => (p.before ?? p.after)!));
