@@ -33,7 +33,7 @@ export function kernelsSection(kernels: JudgedKernel[], inputs: ReportInputs): s
       ? [
           `<a class="console" href="${esc(consoleHref(inputs, k.boot.console)!)}">console</a>${runtimeNote(k.boot, inputs)}`,
           ...k.reruns.map((g, i) => `<a class="console" href="${esc(consoleHref(inputs, g.console)!)}">${esc(g.purpose)} ${i + 2}</a>`),
-          k.build ? `<a href="${esc(k.build.log)}" title="the build's log in the cache">build log</a>` : "",
+          k.build ? `<a href="${esc(k.build.log)}" title="the build's log in the cache of the machine that ran it">build log</a>` : "",
         ].filter(Boolean)
       : [];
     const setup = k.boot ? Object.entries(k.boot.setup).filter(([n]) => n !== "uname").map(([n, v]) => `${n}=${v}`).join(" ") : "";
