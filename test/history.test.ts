@@ -97,7 +97,7 @@ describe("the store", () => {
     const r = await execa("node", ["bin/cowlab.js", "cache", "ls", "--json"], { env: { COWLAB_CACHE: cache }, reject: false });
     expect(r.exitCode).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ kind: "runs", name: `${A.run.id}.json` })]);
-  });
+   }, 60_000); // spawns cowlab: slow on a loaded 2-core host
 });
 
 describe("what changed between two runs", () => {

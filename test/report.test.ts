@@ -362,5 +362,5 @@ describe("cowlab report", () => {
     expect(none.exitCode).toBe(0);
     expect(none.stderr).not.toContain("warning");
     expect(sectionOf(await readFile(join(dir, "index.html"), "utf8"), "trend")).toContain("The run store was not read (--no-history).");
-  });
+   }, 60_000); // spawns cowlab twice: slow on a loaded 2-core host
 });
