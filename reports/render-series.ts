@@ -17,11 +17,11 @@ export function seriesSection(data: JudgedRun, kernels: JudgedKernel[]): string 
   const blocks = variants.map((k) => {
     const mine = changes.filter((c) => c.kernel === k.kernel_spec && c.arch === k.arch && c.variant === k.variant);
     const count = (kind: VerdictChange["kind"]): number => mine.filter((c) => c.kind === kind).length;
-    const head = `<h3>${esc(k.kernel_spec)} ${esc(k.arch)}: <code>${esc(k.variant)}</code> against base</h3><p class="meta">${hasBase(k) ? `${badge("fail", `${count("regression")} regressions`)} ${badge("pass", `${count("fix")} fixes`)} ${badge("skip", `${count("changed")} other changes`)}` : "no base variant of this kernel and arch in the run: nothing to compare with"}</p>`;
+    const head = `<h3>${esc(k.kernel_spec)} ${esc(k.arch)}: <code>${esc(k.variant)}</code> against base</h3><p class="meta">${hasBase(k) ? `${badge("fail", `${count("regression")} regressions`)}${mine.some((c) => c.expected) ? ` ${badge("expected-fail", `${mine.filter((c) => c.expected).length} predicted by known issues`)}` : ""} ${badge("pass", `${count("fix")} fixes`)} ${badge("skip", `${count("changed")} other changes`)}` : "no base variant of this kernel and arch in the run: nothing to compare with"}</p>`;
     if (!mine.length) return `<div class="variant">${head}${hasBase(k) ? "<p>No verdict changed.</p>" : ""}</div>`;
     const rows = mine.map((c) => {
       const i = index.get(key(c.kernel, c.variant, c.arch, c.testcase, c.case));
-      return `<tr${i === undefined ? "" : ` data-fi="${i}"`}><td>${esc(c.testcase)} / ${esc(c.case)}</td><td>${badge(c.base)}</td><td>${badge(c.now)}</td><td>${badge(KIND_CLASS[c.kind], c.kind)}</td><td class="reason">${esc(c.reason.split("\n")[0]!)}${i === undefined ? "" : ` <button class="more" data-open="${i}">details…</button>`}</td></tr>`;
+      return `<tr${i === undefined ? "" : ` data-fi="${i}"`}><td>${esc(c.testcase)} / ${esc(c.case)}</td><td>${badge(c.base)}</td><td>${badge(c.now)}</td><td>${badge(KIND_CLASS[c.kind], c.kind)}${c.expected ? ` ${badge("expected-fail", "known issue")}` : ""}</td><td class="reason">${esc(c.reason.split("\n")[0]!)}${i === undefined ? "" : ` <button class="more" data-open="${i}">details…</button>`}</td></tr>`;
     });
     return `<div class="variant">${head}<table class="tbl"><tr><th>case</th><th>base</th><th>${esc(k.variant)}</th><th>change</th><th>reason</th></tr>${rows.join("\n")}</table></div>`;
   });
