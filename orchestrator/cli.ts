@@ -10,7 +10,9 @@ import { readResults, writeReport } from "./report/index.ts";
 import { readHistoryWarning, recordAndReadHistory } from "./report/history.ts";
 import { runsDir } from "./results/history.ts";
 import { mergeResults } from "./results/merge.ts";
-import { applyPolicy, policyOf } from "./results/policy.ts";
+import { applyPolicy, isRegression, policyOf, type JudgedRun } from "./results/policy.ts";
+import { writeBundles } from "./bundle/write.ts";
+import type { Manifest } from "./config/testcases.ts";
 import { exitCodeFor, readPolicy, verdictSummary as summary, EXIT } from "./results/verdict.ts";
 import { loadManifest } from "./config/testcases.ts";
 import { listCache, pruneCache, parseSize, humanBytes } from "./cache/index.ts";
@@ -61,6 +63,23 @@ function targetJobs(jobs: JobSpec[], target: Target | undefined, opts: Pick<RunC
   if (target.kind === "qemu-rootfs") return mine;
   const base = mine.filter((j) => j.variant.name === "base");
   return [(base.length ? base : mine).at(-1)!];
+}
+
+/** Bundles written by `cowlab run` itself: each holds a kernel image, so a kernel that fails everything must not fill the disk. */
+const RUN_BUNDLE_CAP = 10;
+
+/**
+ * A replay bundle for each regression of a finished run (not for failures a known issue
+ * predicts), so the report links a one-command reproducer; the rest are one `cowlab bundle`
+ * away. A bundle that cannot be written is a warning: the run's results are already written.
+ */
+async function bundleRegressions(outDir: string, judged: JudgedRun, manifest: Manifest): Promise<void> {
+  const regressions = judged.results.filter(isRegression);
+  const chosen = new Set(regressions.slice(0, RUN_BUNDLE_CAP));
+  const { written, failed } = await writeBundles(outDir, judged, (r) => chosen.has(r), { manifest });
+  for (const b of written) process.stderr.write(`bundle:  ${b.file}\n`);
+  for (const f of failed) process.stderr.write(`cowlab: warning: no bundle for ${f.id}: ${f.error}\n`);
+  if (regressions.length > chosen.size) process.stderr.write(`bundle:  ${regressions.length - chosen.size} more regressions not bundled: cowlab bundle ${outDir}/results.json CASE\n`);
 }
 
 const program = new Command("cowlab")
@@ -133,6 +152,7 @@ addMatrixOptions(program.command("run"))
       },
     });
     const judged = applyPolicy(data, policy);
+    if (!target) await bundleRegressions(outDir, judged, manifest);
     // The run store: this run's summary, then the report with the runs before it.
     const history = await recordAndReadHistory(judged);
     const report = await writeReport(judged, outDir, { history });
@@ -178,7 +198,7 @@ program
     }
     await writeFileAtomic(`${out}/results.json`, JSON.stringify(merged, null, 2));
     const judged = applyPolicy(merged, await readPolicy(opts.manifest));
-    const path = await writeReport(judged, out);
+    const path = await writeReport(judged, out, { history: await recordAndReadHistory(judged) });
     // The CI page's summary: GitHub expects steps to append to $GITHUB_STEP_SUMMARY; --summary FILE is written whole.
     const summaryFile = opts.summary ?? process.env.GITHUB_STEP_SUMMARY;
     if (summaryFile) {
@@ -236,6 +256,12 @@ registerCompare(program);
 registerExport(program);
 registerBundle(program);
 registerLore(program);
+
+// `cowlab ... | head` closes the pipe early: that is the reader being done, not a lab error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code !== "EPIPE") throw e;
+  process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+});
 
 try {
   await program.parseAsync(process.argv);

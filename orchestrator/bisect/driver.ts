@@ -19,6 +19,7 @@ import { cachePath } from "../util/paths.ts";
 import { progress } from "../util/log.ts";
 import { err, ok, type Result } from "../util/result.ts";
 import { writeReport } from "../report/index.ts";
+import { recordAndReadHistory } from "../report/history.ts";
 import { bisectPositions } from "./search.ts";
 import type { SourceComparison } from "./noop.ts";
 import { StepRunner } from "./steps.ts";
@@ -158,6 +159,7 @@ export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<R
     seconds: Math.round((performance.now() - t0) / 100) / 10,
   };
   await store.finish();
-  await writeReport(applyPolicy(store.data, policy), o.outDir);
+  const judged = applyPolicy(store.data, policy);
+  await writeReport(judged, o.outDir, { history: await recordAndReadHistory(judged) });
   return store.data;
 }

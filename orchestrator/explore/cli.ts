@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { addMatrixOptions, intOption, loadInputs, matrixFilters, type MatrixCliOptions } from "../run/options.ts";
 import { planMatrix } from "../run/plan.ts";
 import { writeReport } from "../report/index.ts";
+import { recordAndReadHistory } from "../report/history.ts";
 import { InputError } from "../util/result.ts";
 import { setQuiet } from "../util/log.ts";
 import { checkHostTools } from "../util/tools.ts";
@@ -73,7 +74,7 @@ export function registerExplore(program: Command, exitCodeFor: (d: JudgedRun) =>
           await writeReport(applyPolicy(d, policy), outDir);
         },
       });
-      const report = await writeReport(x.judged, outDir);
+      const report = await writeReport(x.judged, outDir, { history: await recordAndReadHistory(x.judged) });
       if (opts.json) process.stdout.write(JSON.stringify(x.data, null, 2) + "\n");
       else process.stderr.write(`${exploreSummary(x)}\nresults: ${outDir}/results.json\nreport:  ${report}\n`);
       process.exitCode = exitCodeFor(x.judged);
