@@ -3,7 +3,7 @@
 // from real results (test/fixtures/results/README.md says which runs made them). Running b4
 // itself is in test/integration/lore.test.ts (b4 comes with scripts/setup.sh).
 import { beforeAll, describe, expect, it } from "vitest";
-import { mkdtemp, readFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -23,6 +23,8 @@ import { renderReply, WIDTH, type Reply } from "../orchestrator/lore/reply.ts";
 
 const LORE = (name: string): string => repoPath("test", "fixtures", "lore", name);
 const ID = "cover.1795667754.git.cowlab@localhost";
+/** The fixture's second thread: comment-only patches. */
+const COMMENTS = "cover.1795667756.git.cowlab@localhost";
 
 describe("parseMsgid", () => {
   it.each([
@@ -249,7 +251,7 @@ describe("cowlab reply", () => {
   const NAME = "mm-switch-off-the-pageanonexclusive";
   // An empty cache: the thread is not known unless --msgid says it.
   const reply = async (args: string[], env: Record<string, string> = {}) =>
-    execa("node", [repoPath("bin", "cowlab.js"), "reply", ...args], { reject: false, stripFinalNewline: false, env: { COWLAB_CACHE: await mkdtemp(join(tmpdir(), "cowlab-reply-")), ...env } });
+    execa("node", [repoPath("bin", "cowlab.js"), "reply", ...args], { reject: false, stripFinalNewline: false, cwd: tmpdir(), env: { COWLAB_CACHE: await mkdtemp(join(tmpdir(), "cowlab-reply-")), ...env } });
 
   it("replies to a real run of a thread's series (`cowlab run --series-msgid`): its regressions, and no Tested-by", async () => {
     const r = await reply([REGRESSING, "--tested-by", TESS, "--msgid", `https://lore.kernel.org/linux-mm/${ID}/`]);
@@ -291,6 +293,27 @@ describe("cowlab reply", () => {
       expect(r.exitCode).toBe(2);
       expect(r.stdout).toBe("");
     }
+  });
+
+  it("gives a series that regressed nothing the Tested-by, as its last line, signed by --tested-by or git's user", async () => {
+    const HARMLESS = RESULTS("lore-6.12-x86_64-swap-harmless-series.json");
+    const r = await reply([HARMLESS, "--tested-by", TESS, "--msgid", COMMENTS]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain("  0 regressions, 0 fixes, 24 unchanged\n");
+    expect(r.stdout).toContain("No regressions: 24 cases kept the verdict they have without the series.\n");
+    expect(r.stdout.endsWith(`\n\nTested-by: ${TESS}\n`)).toBe(true);
+    for (const l of r.stdout.split("\n").filter((l) => !l.startsWith("  /"))) expect(l.length).toBeLessThanOrEqual(WIDTH);
+
+    const home = await mkdtemp(join(tmpdir(), "cowlab-home-"));
+    const gitconfig = join(home, "gitconfig");
+    await writeFile(gitconfig, "[user]\n\tname = Gita Config\n\temail = gita@example.org\n");
+    const git = { HOME: home, GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: gitconfig };
+    const signed = JSON.parse((await reply([HARMLESS, "--json"], git)).stdout);
+    expect(signed).toMatchObject({ outcome: "no-regressions", tested_by: "Gita Config <gita@example.org>", withheld: [] });
+    expect(signed.body.endsWith("\nTested-by: Gita Config <gita@example.org>\n")).toBe(true);
+    const nobody = await reply([HARMLESS], { ...git, GIT_CONFIG_GLOBAL: join(home, "none") });
+    expect(nobody.stderr).toBe('cowlab: --tested-by: git config has no user.name/user.email: give --tested-by "Name <email>"\n');
+    expect(nobody.exitCode).toBe(2);
   });
 
   it("needs no identity when it withholds the Tested-by", async () => {

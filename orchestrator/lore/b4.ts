@@ -82,12 +82,16 @@ export function trailersIn(log: string): Trailer[] {
   return out;
 }
 
+/** A thread of a few hundred messages downloads in seconds; minutes mean a network that drops packets. */
+const B4_TIMEOUT_MS = 300_000;
+
 export async function b4Am(req: B4Request): Promise<Result<B4Output, B4Failure>> {
   // Run in the output folder: b4 reads git config from its working directory, and a
   // checkout's b4.* settings must not change what the lab fetches.
-  const r = await execa("b4", b4AmArgs(req), { cwd: req.outDir, reject: false, all: true, stdin: "ignore", timeout: 300_000 });
+  const r = await execa("b4", b4AmArgs(req), { cwd: req.outDir, reject: false, all: true, stdin: "ignore", timeout: B4_TIMEOUT_MS });
   const log = r.all ?? "";
   if ((r as { code?: string }).code === "ENOENT") return err({ kind: "missing", message: "b4 is not installed (apt-get install b4; scripts/setup.sh installs it)", log });
+  if (r.timedOut) return err({ kind: "network", message: `b4 am got no answer from lore.kernel.org in ${B4_TIMEOUT_MS / 1000} s`, log });
   const files = await readdir(req.outDir).catch(() => [] as string[]);
   const mbx = files.find((f) => f.endsWith(".mbx"));
   if (r.exitCode !== 0 || !mbx) return err(classifyB4Failure(log));
