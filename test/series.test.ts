@@ -2,7 +2,7 @@ import { describe, expect, it, beforeAll } from "vitest";
 import { mkdtemp, mkdir, writeFile, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readSeries, splitMbox, applySeries } from "../orchestrator/sources/series.ts";
+import { readSeries, splitMbox, applySeries, seriesKey } from "../orchestrator/sources/series.ts";
 import type { SourceTree } from "../orchestrator/sources/types.ts";
 import { InputError } from "../orchestrator/util/result.ts";
 
@@ -86,5 +86,22 @@ describe("patch series", () => {
     expect(r.error.subject).toBe("mm: stale context");
     expect(r.error.message).toContain('"mm: stale context"');
     expect(r.error.detail).toContain("-nothing-like-this");
+  });
+
+  it("keys a series by its diffs: the same patches from a lore thread (b4 trailers, git format-patch) share the key, a changed line does not", async () => {
+    const dir = await readSeries("kernels/series/anon-exclusive-off");
+    // test/fixtures/lore/make-mbox.sh: these patches through git am and git format-patch (index lines, hunk
+    // function names, a signature), threaded under a cover letter, with a Reviewed-by reply to 2/3
+    const thread = splitMbox(await readFile("test/fixtures/lore/mm-threads.mbox", "utf8")).filter((p) => dir.some((d) => d.subject === p.subject));
+    expect(thread).toHaveLength(3);
+    expect(thread[0]!.text).not.toBe(dir[0]!.text);
+    expect(seriesKey(thread)).toBe(seriesKey(dir));
+    const trailer = thread.map((p, i) => (i === 1 ? { ...p, text: p.text.replace("\n---\n", "\nReviewed-by: A Reviewer <r@example.org>\nLink: https://lore.kernel.org/r/x\n---\n") } : p));
+    expect(trailer[1]!.text).toContain("Reviewed-by:");
+    expect(seriesKey(trailer)).toBe(seriesKey(dir));
+    const changed = dir.map((p, i) => (i === 2 ? { ...p, text: p.text.replace(/^-(\t.*)$/m, "-$1 ") } : p));
+    expect(changed[2]!.text).not.toBe(dir[2]!.text);
+    expect(seriesKey(changed)).not.toBe(seriesKey(dir));
+    expect(seriesKey(dir.slice(0, 2))).not.toBe(seriesKey(dir));
   });
 });
