@@ -154,7 +154,7 @@ addMatrixOptions(program.command("run"))
     const judged = applyPolicy(data, policy);
     if (!target) await bundleRegressions(outDir, judged, manifest);
     // The run store: this run's summary, then the report with the runs before it.
-    const history = await recordAndReadHistory(judged);
+    const history = await recordAndReadHistory(judged, outDir);
     const report = await writeReport(judged, outDir, { history });
     if (opts.json) process.stdout.write(JSON.stringify(data, null, 2) + "\n");
     else process.stderr.write(`${summary(judged)}\nresults: ${outDir}/results.json\nreport:  ${report}\n`);
@@ -198,7 +198,7 @@ program
     }
     await writeFileAtomic(`${out}/results.json`, JSON.stringify(merged, null, 2));
     const judged = applyPolicy(merged, await readPolicy(opts.manifest));
-    const path = await writeReport(judged, out, { history: await recordAndReadHistory(judged) });
+    const path = await writeReport(judged, out, { history: await recordAndReadHistory(judged, out) });
     // The CI page's summary: GitHub expects steps to append to $GITHUB_STEP_SUMMARY; --summary FILE is written whole.
     const summaryFile = opts.summary ?? process.env.GITHUB_STEP_SUMMARY;
     if (summaryFile) {

@@ -1,6 +1,8 @@
 // This run against the earlier runs in the run store: verdict counts of the runs of the same
 // matrix (same jobs), the cases whose verdict changed since the last of them, and the
 // bisections the store remembers.
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { JudgedRun } from "../orchestrator/results/policy.ts";
 import { changedCases, matrixKey, summarizeRun, type CaseChange, type RunSummary } from "../orchestrator/results/history.ts";
 import { badge, esc, labelRank, section, seconds, type ReportInputs } from "./render-util.ts";
@@ -49,10 +51,28 @@ function changesSince(data: JudgedRun, prev: RunSummary, now: RunSummary): strin
   return `${title}${none.length ? `<p>${none.join(" ")}</p>` : ""}${blocks.join("\n")}`;
 }
 
+/** A run of the store, linked to its report while its folder is where it was recorded (a local store; CI folders are gone). */
+const runLink = (r: RunSummary): string => (r.dir ? `<a href="${esc(pathToFileURL(join(r.dir, "index.html")).href)}"><code>${esc(r.id)}</code></a>` : `<code>${esc(r.id)}</code>`);
+
+/** What `cowlab explore` runs found and shrank: a matrix run's report names them, as it names recent bisections. */
+function findings(runs: RunSummary[]): string {
+  const f = runs
+    .filter((r) => r.findings?.length)
+    .slice(-5)
+    .reverse()
+    .flatMap((r) => r.findings!.map((x) => ({ r, x })));
+  if (!f.length) return "";
+  const rows = f.map(
+    ({ r, x }) =>
+      `<tr><td>${runLink(r)}</td><td><code>${esc(x.minimal)}</code></td><td>${esc(x.jobs.join(", "))}</td><td class="reason">${esc(x.why.split("\n")[0]!)}</td><td>${x.file && r.dir ? `<a href="${esc(pathToFileURL(join(r.dir, x.file)).href)}">${esc(x.file.split("/").at(-1)!)}</a>` : x.file ? esc(x.file) : ""}</td></tr>`,
+  );
+  return `<h3>Recent explorer findings in the store</h3><p class="meta">Minimized scenarios of earlier <code>cowlab explore</code> runs, with their standalone C reproducers.</p><table class="tbl"><tr><th>run</th><th>minimal line</th><th>jobs</th><th>why</th><th>C file</th></tr>${rows.join("\n")}</table>`;
+}
+
 function bisections(runs: RunSummary[]): string {
   const b = runs.filter((r) => r.bisect).slice(-10).reverse();
   if (!b.length) return "";
-  const rows = b.map((r) => `<tr><td><code>${esc(r.id)}</code></td><td>${esc(r.bisect!.kernel)} ${esc(r.bisect!.arch)}</td><td>${esc(r.bisect!.test)} / ${esc(r.bisect!.cases)}</td><td>${r.bisect!.steps}</td><td>${r.bisect!.culprit ? `<code>${esc(r.bisect!.culprit)}</code>` : esc(r.bisect!.conclusion)}</td></tr>`);
+  const rows = b.map((r) => `<tr><td>${runLink(r)}</td><td>${esc(r.bisect!.kernel)} ${esc(r.bisect!.arch)}</td><td>${esc(r.bisect!.test)} / ${esc(r.bisect!.cases)}</td><td>${r.bisect!.steps}</td><td>${r.bisect!.culprit ? `<code>${esc(r.bisect!.culprit)}</code>` : esc(r.bisect!.conclusion)}</td></tr>`);
   return `<h3>Recent bisections in the store</h3><table class="tbl"><tr><th>run</th><th>kernel</th><th>cases</th><th>steps</th><th>culprit</th></tr>${rows.join("\n")}</table>`;
 }
 
@@ -67,6 +87,6 @@ export function trendSection(data: JudgedRun, inputs: ReportInputs): string {
   const body = same.length
     ? `${trendTable(now, same)}\n${changesSince(data, same.at(-1)!, now)}`
     : `<p>No earlier run of the same ${now.jobs.length} job(s) in the store (${earlier.length} earlier run(s) of other matrices).</p>`;
-  return section("trend", "Trend against earlier runs", `${body}\n${bisections(h.runs)}\n${warn}`, `Run store <code>${esc(h.source)}</code>: ${h.runs.length} run(s). Runs of the same matrix (the same jobs), newest first.`);
+  return section("trend", "Trend against earlier runs", `${body}\n${bisections(h.runs)}\n${findings(h.runs)}\n${warn}`, `Run store <code>${esc(h.source)}</code>: ${h.runs.length} run(s). Runs of the same matrix (the same jobs), newest first.`);
 }
 

@@ -8,6 +8,7 @@ import { execa } from "execa";
 import { readResults } from "../orchestrator/report/index.ts";
 import { applyPolicy, type JudgedRun, type Policy } from "../orchestrator/results/policy.ts";
 import { readPolicy } from "../orchestrator/results/verdict.ts";
+import { trendSection } from "../reports/render-trend.ts";
 import { changedCases, matrixKey, readHistory, recordRun, summarizeRun, type RunSummary } from "../orchestrator/results/history.ts";
 
 const FIX = "test/fixtures/results/report";
@@ -42,6 +43,22 @@ describe("a run's summary", () => {
 
   it("keeps a bisection's answer", async () => {
     expect(summarizeRun(await judged("bisect")).bisect).toMatchObject({ kernel: "6.12", test: "gup-before-fork", culprit: "0003-mm-rmap-share-possibly-pinned-anonymous-folios-with.patch", steps: 4 });
+  });
+});
+
+describe("findings of earlier runs", () => {
+  it("keeps an exploration's minimized findings and the run folder, and a matrix run's report links them", async () => {
+    const x = await judged("explore");
+    expect(x.explore?.minimized.length).toBeGreaterThan(0);
+    const s = summarizeRun(x, "/runs/explore-1");
+    expect(s.dir).toBe("/runs/explore-1");
+    expect(s.findings).toEqual(x.explore!.minimized.map((m) => ({ minimal: m.minimal, why: m.why, jobs: m.jobs, file: m.file })));
+    expect(summarizeRun(A).findings).toBeUndefined();
+    const html = trendSection(A, { history: { runs: [s], warnings: [], source: "/store" } } as Parameters<typeof trendSection>[1]);
+    expect(html).toContain("Recent explorer findings in the store");
+    const withFile = x.explore!.minimized.find((m) => m.file)!;
+    expect(html).toContain(`href="file:///runs/explore-1/${withFile.file}"`);
+    expect(html).toContain('<a href="file:///runs/explore-1/index.html">');
   });
 });
 

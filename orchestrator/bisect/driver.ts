@@ -160,6 +160,6 @@ export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<R
   };
   await store.finish();
   const judged = applyPolicy(store.data, policy);
-  await writeReport(judged, o.outDir, { history: await recordAndReadHistory(judged) });
+  await writeReport(judged, o.outDir, { history: await recordAndReadHistory(judged, o.outDir) });
   return store.data;
 }

@@ -74,7 +74,7 @@ export function registerExplore(program: Command, exitCodeFor: (d: JudgedRun) =>
           await writeReport(applyPolicy(d, policy), outDir);
         },
       });
-      const report = await writeReport(x.judged, outDir, { history: await recordAndReadHistory(x.judged) });
+      const report = await writeReport(x.judged, outDir, { history: await recordAndReadHistory(x.judged, outDir) });
       if (opts.json) process.stdout.write(JSON.stringify(x.data, null, 2) + "\n");
       else process.stderr.write(`${exploreSummary(x)}\nresults: ${outDir}/results.json\nreport:  ${report}\n`);
       process.exitCode = exitCodeFor(x.judged);

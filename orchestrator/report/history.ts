@@ -1,6 +1,7 @@
 // The run store as the commands use it: `cowlab run` records its summary and reports with the
 // runs before it; `cowlab report` reads a store. A store that cannot be written or read is
 // a warning on stderr, never the end of a run whose results are already written.
+import { resolve } from "node:path";
 import type { JudgedRun } from "../results/policy.ts";
 import { readHistory, recordRun, runsDir, summarizeRun, type RunSummary } from "../results/history.ts";
 
@@ -23,9 +24,9 @@ export async function readHistoryWarning(dir: string = runsDir()): Promise<Repor
 }
 
 /** Record a finished run into the store, then read the store back for its report. */
-export async function recordAndReadHistory(data: JudgedRun, dir: string = runsDir()): Promise<ReportHistory> {
+export async function recordAndReadHistory(data: JudgedRun, runDir?: string, dir: string = runsDir()): Promise<ReportHistory> {
   try {
-    await recordRun(summarizeRun(data), dir);
+    await recordRun(summarizeRun(data, runDir === undefined ? undefined : resolve(runDir)), dir);
   } catch (e) {
     warn(`${dir}: run not recorded in the run store: ${(e as Error).message.split("\n")[0]}`);
   }

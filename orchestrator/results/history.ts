@@ -43,10 +43,14 @@ export const RunSummary = z.object({
   bisect: z
     .object({ kernel: z.string(), arch: z.string(), test: z.string(), cases: z.string(), culprit: z.string().nullable(), conclusion: z.string(), steps: z.number() })
     .optional(),
+  /** the run folder when it was recorded (absolute): a later report links its findings there while it exists */
+  dir: z.string().optional(),
+  /** the explorer's minimized findings (`cowlab explore`): line, why, jobs, and the C file relative to `dir` */
+  findings: z.array(z.object({ minimal: z.string(), why: z.string(), jobs: z.array(z.string()), file: z.string().nullable() })).optional(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 
-export function summarizeRun(data: JudgedRun): RunSummary {
+export function summarizeRun(data: JudgedRun, dir?: string): RunSummary {
   const cases: RunSummary["cases"] = {};
   const counts = new Map<string, Record<string, number>>();
   for (const r of data.results) {
@@ -77,6 +81,8 @@ export function summarizeRun(data: JudgedRun): RunSummary {
     })),
     cases,
     ...(b ? { bisect: { kernel: b.kernel, arch: b.arch, test: b.test, cases: b.cases, culprit: b.culprit?.label ?? null, conclusion: b.conclusion, steps: b.steps.length } } : {}),
+    ...(dir ? { dir } : {}),
+    ...(data.explore?.minimized.length ? { findings: data.explore.minimized.map((m) => ({ minimal: m.minimal, why: m.why, jobs: m.jobs, file: m.file })) } : {}),
   };
 }
 
