@@ -191,27 +191,36 @@ program
     const parts = await Promise.all(files.map(async (file) => ({ file, data: await readResults(file) })));
     const merged = mergeResults(parts, `cowlab merge ${files.join(" ")}`);
     const out = resolve(opts.out);
-    // Bring each shard's guest folders along, so console links and rerun.sh keep working.
+    // Bring each shard's guest folders and replay bundles along, so console links, rerun.sh and
+    // the bundle links keep working (the merge runner has no build cache to make bundles again).
     for (const f of files) {
-      const guests = resolve(f, "..", "guests");
-      if ((await exists(guests)) && resolve(out, "guests") !== guests) await cp(guests, resolve(out, "guests"), { recursive: true });
+      for (const sub of ["guests", "bundles"]) {
+        const from = resolve(f, "..", sub);
+        if ((await exists(from)) && resolve(out, sub) !== from) await cp(from, resolve(out, sub), { recursive: true });
+      }
     }
     await writeFileAtomic(`${out}/results.json`, JSON.stringify(merged, null, 2));
     const judged = applyPolicy(merged, await readPolicy(opts.manifest));
     const path = await writeReport(judged, out, { history: await recordAndReadHistory(judged, out) });
     // The CI page's summary: GitHub expects steps to append to $GITHUB_STEP_SUMMARY; --summary FILE is written whole.
     const summaryFile = opts.summary ?? process.env.GITHUB_STEP_SUMMARY;
+    let summaryError: string | undefined;
     if (summaryFile) {
       const runUrl = githubRunUrl(process.env);
       const md = stepSummary(judged, { title: "cowlab merge", reportPath: relative(process.cwd(), path) || path, ...(runUrl ? { runUrl } : {}) });
       const write = opts.summary ? writeFileAtomic(resolve(opts.summary), md) : appendFile(summaryFile, `${md}\n`);
-      await write.catch((e: Error) => {
-        throw new InputError(opts.summary ? "--summary" : "$GITHUB_STEP_SUMMARY", `cannot write ${summaryFile}: ${e.message}`);
-      });
+      // A summary that cannot be written is the lab's error (exit 2 instead of 0), but it must
+      // not hide a kernel's regression (exit 1) nor the merged results already written.
+      summaryError = await write.then(
+        () => undefined,
+        (e: Error) => `${opts.summary ? "--summary" : "$GITHUB_STEP_SUMMARY"}: cannot write ${summaryFile}: ${e.message.split("\n")[0]}`,
+      );
     }
     if (opts.json) process.stdout.write(JSON.stringify(merged, null, 2) + "\n");
     else process.stderr.write(`${summary(judged)}\nresults: ${out}/results.json\nreport:  ${path}\n`);
-    process.exitCode = exitCodeFor(judged);
+    if (summaryError) process.stderr.write(`cowlab: ${summaryError}\n`);
+    const code = exitCodeFor(judged);
+    process.exitCode = summaryError && code === EXIT.ok ? EXIT.usage : code;
   });
 
 const cache = program.command("cache").description("inspect and prune the cache (sources, builds, guests)");

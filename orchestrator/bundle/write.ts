@@ -182,8 +182,9 @@ export async function writeBundles(
     try {
       written.push(await writeBundle(file, judged, r, { ...opts, manifest }));
     } catch (e) {
-      if (!(e instanceof InputError)) throw e;
-      failed.push({ id: caseId(r), error: e.message });
+      // Any failure (a tar that fails, a full disk: bundles hold kernel images) is this
+      // bundle's, never the run's: `cowlab run` has written its results and must keep its exit code.
+      failed.push({ id: caseId(r), error: e instanceof InputError ? e.message : `${join(runDir, bundleFile(r))}: ${(e as Error).message.split("\n")[0]}` });
     }
   }
   return { written, failed };
