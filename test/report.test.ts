@@ -187,7 +187,8 @@ describe("console lines", () => {
     expect(count(page, /<span class="l[^"]*" id="L\d+">/)).toBe(text.split("\n").length);
     expect(page).toContain(`<span class="l rep" id="L${a.reports[0]!.line}">`);
     const failed = Object.values(a.results["gup-after-fork"]!).find((r) => !r.ok);
-    if (failed) expect(page).toContain(`<span class="l nok" id="L${failed.line}">`);
+    expect(failed).toBeDefined();
+    expect(page).toContain(`<span class="l nok" id="L${failed!.line}">`);
     expect(page).toContain(`<a href="#L${a.reports[0]!.line}">page dumped because:`);
   });
 });
@@ -317,6 +318,20 @@ describe("writing the report of a run folder", () => {
     expect(view).toMatch(new RegExp(`<span class="l nok" id="L${line}"><a class="n" href="#L${line}">${line}</a>\\s*not ok \\d+ vmsplice-child-hugetlb</span>`));
     expect(view).toContain('<a href="../../index.html">report</a>');
     expect(page).toContain(`<a class="bl" href="${bundleFile(r)}">replay bundle</a>`);
+  });
+
+  it("a report written elsewhere leaves the run's own console views (and their back links) as they are", async () => {
+    const dir = await tmp();
+    await cp(`${FIX}/lab-B`, dir, { recursive: true });
+    const B = await judged("lab-B");
+    await writeReport(B, dir);
+    const viewFile = join(dir, "guests/6.12-base-x86_64/console.html");
+    const before = await readFile(viewFile, "utf8");
+    const out = await tmp();
+    const page = await readFile(await writeReport(B, out, { runDir: dir }), "utf8");
+    expect(await readFile(viewFile, "utf8")).toBe(before);
+    expect(before).toContain('<a href="../../index.html">report</a>');
+    expect(page).toMatch(new RegExp(`href="${relative(out, dir)}/guests/6.12-base-x86_64/console.html#L\\d+"`));
   });
 });
 

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { renderHtml, type ReportInputs } from "../../reports/render.ts";
 import { renderConsoleHtml } from "../../reports/render-console.ts";
@@ -41,17 +41,44 @@ export async function writeConsoleViews(data: JudgedRun, runDir: string, reportD
   const consoles = new Set(data.kernels.flatMap((k) => [k.boot?.console, ...k.reruns.map((g) => g.console)]).filter((c): c is string => !!c && !c.startsWith("/") && !c.includes("..")));
   const views = new Map<string, ConsoleView>();
   for (const c of consoles) {
-    const text = await readFile(join(runDir, c), "utf8").catch(() => undefined);
-    if (text === undefined) continue;
     const html = consoleViewPath(c);
     if (html === c) continue;
-    const anchors = consoleAnchors(text);
-    const back = relative(dirname(join(runDir, c)), join(reportDir, "index.html"));
-    await writeFileAtomic(join(runDir, html), renderConsoleHtml(c, text, anchors, back));
-    views.set(c, { html, anchors });
+    const log = join(runDir, c);
+    const st = await stat(log).catch(() => undefined);
+    if (!st) continue;
+    // `cowlab run` rewrites its report after every job: a console already viewed and not
+    // changed since is neither parsed nor written again.
+    const stamp = `${st.mtimeMs}:${st.size}:${reportDir}`;
+    const seen = viewMemo.get(log);
+    if (seen?.stamp === stamp && (await exists(join(runDir, html)))) {
+      views.set(c, seen.view);
+      continue;
+    }
+    const text = await readFile(log, "utf8");
+    const view = { html, anchors: consoleAnchors(text) };
+    // A report written elsewhere (`cowlab report --out`) leaves the run folder's own views as
+    // they are: their back links lead to the run's index.html.
+    if (reportDir !== runDir && (await exists(join(runDir, html)))) {
+      views.set(c, view);
+      continue;
+    }
+    const back = relative(dirname(log), join(reportDir, "index.html"));
+    const wrote = await writeFileAtomic(join(runDir, html), renderConsoleHtml(c, text, view.anchors, back)).then(
+      () => true,
+      (e: Error) => {
+        // a read-only run folder (a downloaded artifact): the report links the plain console
+        process.stderr.write(`cowlab: warning: ${join(runDir, html)}: console view not written: ${e.message.split("\n")[0]}\n`);
+        return false;
+      },
+    );
+    if (!wrote) continue;
+    viewMemo.set(log, { stamp, view });
+    views.set(c, view);
   }
   return views;
 }
+
+const viewMemo = new Map<string, { stamp: string; view: ConsoleView }>();
 
 /** Which of the files the report may link exist in the run folder (bundles, reproducers). */
 async function existingFiles(data: JudgedRun, runDir: string): Promise<Set<string>> {
