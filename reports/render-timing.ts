@@ -1,5 +1,6 @@
 // Where the time went: per job its build, its guest (boot, then the programs) and each
 // testcase program's wall time; and each job's guest time over the runs in the run store.
+import { medianOf } from "../orchestrator/results/attempts.ts";
 import type { JudgedKernel, JudgedRun } from "../orchestrator/results/policy.ts";
 import type { RunSummary } from "../orchestrator/results/history.ts";
 import { esc, seconds, section } from "./render-util.ts";
@@ -62,8 +63,7 @@ function acrossRuns(data: JudgedRun, kernels: JudgedKernel[], history: RunSummar
       ...past.map(({ run, j }) => ({ value: j.guest_s, title: `${run.id}: guest ${j.guest_s ?? "–"} s, boot ${j.boot_s ?? "–"} s, build ${j.build_s ?? "–"} s${j.build_cached ? " (cached)" : ""}` })),
       { value: k.boot?.guest_seconds ?? null, title: `this run: guest ${k.boot?.guest_seconds ?? "–"} s`, current: true },
     ];
-    const values = past.flatMap(({ j }) => (j.guest_s === null ? [] : [j.guest_s])).sort((a, b) => a - b);
-    const median = values.length ? values[values.length >> 1]! : null;
+    const median = medianOf(past.flatMap(({ j }) => (j.guest_s === null ? [] : [j.guest_s])));
     return `<tr><td>${esc(k.job)}</td><td>${sparkbars(points)}</td><td class="num">${seconds(k.boot?.guest_seconds)}</td><td class="num">${median === null ? "–" : seconds(median)}</td><td class="num">${past.length}</td></tr>`;
   });
   return `<table class="tbl across"><tr><th>job</th><th>guest seconds per run (oldest left, this run dark)</th><th>this run</th><th>median before</th><th>earlier runs</th></tr>${rows.join("\n")}</table>`;

@@ -3,7 +3,8 @@
 import type { JudgedCase, JudgedKernel, JudgedRun } from "../orchestrator/results/policy.ts";
 import type { RunSummary } from "../orchestrator/results/history.ts";
 import type { ConsoleAnchors } from "../orchestrator/report/console-lines.ts";
-import { NEEDS_LOOK, verdictLabel } from "../orchestrator/results/history.ts";
+import { NEEDS_LOOK } from "../orchestrator/results/history.ts";
+import { verdictLabel } from "../orchestrator/results/verdict.ts";
 import { compareVersions } from "../orchestrator/results/versions.ts";
 import { bundleFile } from "../orchestrator/bundle/paths.ts";
 import { caseId } from "../orchestrator/results/attempts.ts";

@@ -1,10 +1,11 @@
 // The human text of a run comparison: counts first, then one group per kind of change, one
 // line per case: `JOB TESTCASE/CASE: pass → fail (reason)`. Pure: diff in, text out.
 import type { CaseChange, CaseSide, RunDiff } from "./diff.ts";
+import { verdictLabel } from "../results/verdict.ts";
 
 const firstLine = (s: string): string => s.split("\n")[0]!.trim();
 
-const verdict = (s: CaseSide | null): string => (s ? (s.status === "fail" && s.expected ? "expected-fail" : s.status) : "absent");
+const verdict = (s: CaseSide | null): string => (s ? verdictLabel(s) : "absent");
 
 /** The reason worth printing: the after side's for a change into trouble, the before side's for a fix or a vanished case. */
 function why(c: CaseChange, kind: Group): string {

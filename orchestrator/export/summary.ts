@@ -5,7 +5,7 @@
 import { caseId, passRate } from "../results/attempts.ts";
 import { isRegression, type JudgedCase, type JudgedKernel, type JudgedRun } from "../results/policy.ts";
 import { JOB_STATUSES } from "../results/schema.ts";
-import { EXIT, exitCodeFor } from "../results/verdict.ts";
+import { EXIT, exitCodeFor, verdictLabel } from "../results/verdict.ts";
 
 export interface SummaryOptions {
   /** what produced the run, for the heading (e.g. "cowlab merge") */
@@ -22,7 +22,7 @@ export interface SummaryOptions {
 const COLUMNS = ["crash", "timeout", "fail", "error", "flaky", "expected-fail", "expected-flaky", "skip", "pass"] as const;
 type Column = (typeof COLUMNS)[number];
 
-const column = (r: JudgedCase): Column => ((r.status === "fail" || r.status === "flaky") && r.expected ? `expected-${r.status}` : r.status);
+const column = (r: JudgedCase): Column => verdictLabel(r) as Column;
 
 /** Job statuses that are the lab's failures, not the kernel's (crash and timeout are the kernel's). */
 const LAB_JOB: readonly string[] = JOB_STATUSES.filter((s) => !["ok", "crash", "timeout"].includes(s));

@@ -12,11 +12,18 @@ export const caseId = (r: Pick<CaseResult, "job" | "testcase" | "case">): string
 /** Worst first: the verdict of attempts that never passed but disagree. */
 const SEVERITY: Status[] = ["crash", "timeout", "fail", "error", "skip", "pass"];
 
-export function median(xs: number[]): number | null {
+/** The median, exact (an even count averages the middle two). */
+export function medianOf(xs: number[]): number | null {
   if (!xs.length) return null;
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : Math.round((s[m - 1]! + s[m]!) / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** The median of whole milliseconds, rounded to one. */
+export function median(xs: number[]): number | null {
+  const m = medianOf(xs);
+  return m === null ? null : Math.round(m);
 }
 
 export function aggregate(attempts: Attempt[]): Pick<CaseResult, "status" | "duration_ms" | "reason"> {

@@ -5,8 +5,9 @@
 import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import type { JudgedCase, JudgedRun } from "./policy.ts";
+import type { JudgedRun } from "./policy.ts";
 import { cachePath } from "../util/paths.ts";
+import { verdictLabel } from "./verdict.ts";
 import { writeFileAtomic } from "../util/fsx.ts";
 
 /** The store keeps at most this many runs, newest by start time... */
@@ -14,8 +15,6 @@ export const KEEP_RUNS = 50;
 /** ...and at most this many bytes (a default-matrix run with its explorer lines is ~300 KB). */
 export const KEEP_BYTES = 48 * 1024 * 1024;
 
-/** The label a case is counted under: its verdict, expected failures apart (as verdictSummary counts). */
-export const verdictLabel = (r: Pick<JudgedCase, "status" | "expected">): string => ((r.status === "fail" || r.status === "flaky") && r.expected ? `expected-${r.status}` : r.status);
 
 export const JobSummary = z.object({
   job: z.string(),
