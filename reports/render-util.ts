@@ -7,7 +7,7 @@ import { NEEDS_LOOK } from "../orchestrator/results/history.ts";
 import { verdictLabel } from "../orchestrator/results/verdict.ts";
 import { compareVersions } from "../orchestrator/results/versions.ts";
 import { bundleFile } from "../orchestrator/bundle/paths.ts";
-import { caseId } from "../orchestrator/results/attempts.ts";
+import { caseId, guestBoot } from "../orchestrator/results/attempts.ts";
 
 export { verdictLabel };
 
@@ -65,7 +65,7 @@ export interface ReportInputs {
 export const runPath = (inputs: ReportInputs, p: string): string => (inputs.base && !p.startsWith("/") ? `${inputs.base.replace(/\/$/, "")}/${p}` : p);
 
 /** The console of a job's guest n (1 = boot, n > 1 = reruns[n-2]). */
-export const guestConsole = (k: JudgedKernel | undefined, guest: number): string | undefined => (guest === 1 ? k?.boot?.console : k?.reruns[guest - 2]?.console);
+export const guestConsole = (k: JudgedKernel | undefined, guest: number): string | undefined => (k ? guestBoot(k, guest)?.console : undefined);
 
 /** Link into a console: the case's line of its HTML view when known, else the view's top, else the raw file. */
 export function consoleHref(inputs: ReportInputs, console: string | undefined, testcase?: string, name?: string): string | undefined {

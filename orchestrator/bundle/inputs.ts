@@ -4,7 +4,7 @@
 // file that is gone, or a .config that is not the one the run built, is an error naming it.
 import { readdir, readFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { caseId } from "../results/attempts.ts";
+import { caseId, guestBoot } from "../results/attempts.ts";
 import type { JudgedCase, JudgedKernel, JudgedRun } from "../results/policy.ts";
 import type { Attempt, Boot } from "../results/schema.ts";
 import { exists } from "../util/fsx.ts";
@@ -36,8 +36,6 @@ export function replayedAttempt(r: Pick<JudgedCase, "status" | "attempts">): Att
   return r.attempts.find(want) ?? r.attempts[0]!;
 }
 
-/** The guest record of attempt guest n. */
-export const guestBoot = (k: Pick<JudgedKernel, "boot" | "reruns">, n: number): Boot | null => (n === 1 ? k.boot : (k.reruns[n - 2] ?? null));
 
 const firstLine = (s: string): string => s.split("\n")[0] ?? "";
 

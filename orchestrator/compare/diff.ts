@@ -3,7 +3,7 @@
 // Modelled on SQUAD's TestComparison (regressions pass→fail, fixes fail/xfail→pass) and
 // kci-dev's `results compare`; orchestrator/results/compare.ts (variants against base within
 // one run, for the report) keeps its own simpler rules and callers.
-import { JOB_STATUSES, type Verdict } from "../results/schema.ts";
+import { isLabJobStatus, type Verdict } from "../results/schema.ts";
 import type { JudgedCase, JudgedKernel, JudgedRun } from "../results/policy.ts";
 
 /** One side of a compared case: its verdict, why, and the known issue that predicts it (if any). */
@@ -82,8 +82,6 @@ export interface RunDiff {
   };
 }
 
-/** Job statuses that mean the lab did not run the job's cases: not a verdict on the kernel (crash and timeout are). */
-const INFRA_JOB: readonly JudgedKernel["status"][] = JOB_STATUSES.filter((s) => s !== "ok" && s !== "crash" && s !== "timeout");
 
 const BAD: readonly Verdict[] = ["fail", "crash", "timeout"];
 /** A failure nobody predicted (as policy.ts isRegression). */
@@ -185,7 +183,7 @@ function pairJobs(before: JobView[], after: JobView[]): { b: JobView | undefined
 }
 
 const key = (r: Pick<JudgedCase, "testcase" | "case">): string => `${r.testcase}/${r.case}`;
-const labFailed = (j: JobView | undefined): boolean => !!j?.kernel && INFRA_JOB.includes(j.kernel.status);
+const labFailed = (j: JobView | undefined): boolean => !!j?.kernel && isLabJobStatus(j.kernel.status);
 
 export function compareRuns(before: JudgedRun, after: JudgedRun): RunDiff {
   const diff: Omit<RunDiff, "summary"> = {

@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { addMatrixOptions, intOption, loadInputs, matrixFilters, type MatrixCliOptions } from "../run/options.ts";
 import { planMatrix } from "../run/plan.ts";
 import { writeReport } from "../report/index.ts";
-import { recordAndReadHistory } from "../report/history.ts";
+import { readHistoryWarning, recordAndReadHistory } from "../report/history.ts";
 import { InputError } from "../util/result.ts";
 import { setQuiet } from "../util/log.ts";
 import { checkHostTools } from "../util/tools.ts";
@@ -60,6 +60,7 @@ export function registerExplore(program: Command, exitCodeFor: (d: JudgedRun) =>
       const policy = policyOf(manifest);
       if (opts.json) setQuiet(true);
       process.stderr.write(`explore: ${scenarios.length} scenarios per job (depth ${depth}${random ? `, ${random} random from seed ${seed}` : ""}), ${budgetS} s budget, ${jobs.length} job(s)\n`);
+      const before = await readHistoryWarning(); // for the reports written while the exploration goes on
       const x = await explore({
         outDir,
         jobs,
@@ -71,7 +72,7 @@ export function registerExplore(program: Command, exitCodeFor: (d: JudgedRun) =>
         shrinkKnown: !!opts.shrinkKnown,
         ...(guests ? { guestConcurrency: guests } : {}),
         onJobDone: async (d) => {
-          await writeReport(applyPolicy(d, policy), outDir);
+          await writeReport(applyPolicy(d, policy), outDir, { history: before });
         },
       });
       const report = await writeReport(x.judged, outDir, { history: await recordAndReadHistory(x.judged, outDir) });

@@ -9,7 +9,7 @@
 // and each case it predicted an incident. The status tables and the path rule are in
 // kcidb-vocab.ts, the reading of source labels in kcidb-source.ts.
 import type { KnownIssue } from "../config/testcases.ts";
-import { passRate } from "../results/attempts.ts";
+import { guestBoot, passRate } from "../results/attempts.ts";
 import { knownIssueFor } from "../results/known.ts";
 import type { JudgedCase, JudgedKernel, JudgedRun } from "../results/policy.ts";
 import type { Attempt } from "../results/schema.ts";
@@ -100,7 +100,7 @@ function build(k: JudgedKernel, run: JudgedRun, ids: ReturnType<typeof idsFor>, 
 }
 
 /** The console a case's attempt ran in: guest 1 is the job's boot, guest n its (n-1)th rerun. */
-const consoleOf = (k: JudgedKernel | undefined, guest: number): string | undefined => (guest === 1 ? k?.boot?.console : k?.reruns[guest - 2]?.console);
+const consoleOf = (k: JudgedKernel | undefined, guest: number): string | undefined => (k ? guestBoot(k, guest)?.console : undefined);
 
 function environment(k: JudgedKernel | undefined): Misc {
   const boot = k?.boot;

@@ -4,7 +4,7 @@
 // report is. Pure: judged run in, markdown out.
 import { caseId, passRate } from "../results/attempts.ts";
 import { isRegression, type JudgedCase, type JudgedKernel, type JudgedRun } from "../results/policy.ts";
-import { JOB_STATUSES } from "../results/schema.ts";
+import { isLabJobStatus } from "../results/schema.ts";
 import { EXIT, exitCodeFor, verdictLabel } from "../results/verdict.ts";
 
 export interface SummaryOptions {
@@ -24,8 +24,6 @@ type Column = (typeof COLUMNS)[number];
 
 const column = (r: JudgedCase): Column => verdictLabel(r) as Column;
 
-/** Job statuses that are the lab's failures, not the kernel's (crash and timeout are the kernel's). */
-const LAB_JOB: readonly string[] = JOB_STATUSES.filter((s) => !["ok", "crash", "timeout"].includes(s));
 
 /**
  * Text from kernels and harnesses in markdown: its first line, control characters dropped, and
@@ -57,7 +55,7 @@ export function stepSummary(run: JudgedRun, o: SummaryOptions): string {
   const max = o.maxLines ?? 50;
   const regressions = run.results.filter(isRegression);
   const flaky = run.results.filter((r) => r.status === "flaky");
-  const labJobs = run.kernels.filter((k) => LAB_JOB.includes(k.status));
+  const labJobs = run.kernels.filter((k) => isLabJobStatus(k.status));
   const labJobIds = new Set(labJobs.map((k) => k.job));
   // error rows of a job that never ran are said once, on the job
   const errors = run.results.filter((r) => r.status === "error" && !labJobIds.has(r.job));

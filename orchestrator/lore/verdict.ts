@@ -2,7 +2,7 @@
 // the same kernel and arch (results/compare.ts), and whether that earns a Tested-by.
 import { compareToBase, type VerdictChange } from "../results/compare.ts";
 import type { JudgedCase, JudgedKernel, JudgedRun } from "../results/policy.ts";
-import type { Verdict } from "../results/schema.ts";
+import { isLabJobStatus, type Verdict } from "../results/schema.ts";
 
 export interface SeriesGroup {
   /** kernel spec id (as in the job id) */
@@ -41,7 +41,7 @@ export interface SeriesVerdict {
 
 const BAD: Verdict[] = ["fail", "crash", "timeout"];
 /** Job endings that mean the series' kernel never ran its cases (a crash or timeout ran some). */
-export const notRun = (status: JudgedKernel["status"]): boolean => !["ok", "crash", "timeout"].includes(status);
+export const notRun = isLabJobStatus;
 const spec = (job: string): string => job.split("/")[0]!;
 const countBy = (cases: JudgedCase[]): Partial<Record<Verdict, number>> => {
   const c: Partial<Record<Verdict, number>> = {};

@@ -1,7 +1,7 @@
 // A case's attempts (--repeat, --retry-failed) and the verdict they add up to. Aggregation
 // is mechanical (no manifest involved); known issues and known reports are applied later,
 // when results are read (policy.ts).
-import type { Attempt, CaseResult, Status, Verdict } from "./schema.ts";
+import type { Attempt, Boot, CaseResult, KernelEntry, Status, Verdict } from "./schema.ts";
 
 /** One case as one guest saw it: what classification produces, before attempts are folded. */
 export type AttemptRow = Omit<CaseResult, "status" | "attempts" | "duration_ms" | "reason"> & Omit<Attempt, "guest">;
@@ -79,3 +79,6 @@ export const single = (row: AttemptRow, guest = 1): CaseResult => foldAttempts([
 
 /** Did this case not pass (so --retry-failed reruns it)? */
 export const needsRetry = (r: Pick<CaseResult, "status">): boolean => !["pass", "skip"].includes(r.status);
+
+/** The guest an attempt ran in: guest 1 is the job's boot, guest n its (n-1)th rerun. */
+export const guestBoot = (k: Pick<KernelEntry, "boot" | "reruns">, n: number): Boot | null => (n === 1 ? k.boot : (k.reruns[n - 2] ?? null));

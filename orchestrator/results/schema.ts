@@ -73,6 +73,9 @@ export type Boot = z.infer<typeof Boot>;
 
 export const JOB_STATUSES = ["ok", "source-error", "patch-error", "build-error", "guest-error", "qemu-error", "crash", "timeout", "skipped"] as const;
 
+/** Job statuses that are the lab's failures (the job's cases never ran, or not all): not a verdict on the kernel, as crash and timeout are. */
+export const isLabJobStatus = (s: (typeof JOB_STATUSES)[number]): boolean => s !== "ok" && s !== "crash" && s !== "timeout";
+
 export const KernelEntry = z.strictObject({
   job: z.string(),
   kernel_spec: z.string(),
