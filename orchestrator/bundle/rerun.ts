@@ -54,7 +54,7 @@ export const REPORT_ERE = [
   "[a-z][a-z ]+: [0-9a-f][0-9a-f][0-9a-f][0-9a-f] \\[#[0-9]+\\]",
   "UBSAN: ",
   "INFO: task .* blocked for more than",
-  "rcu: INFO: rcu_.* detected stall",
+  "rcu: INFO: rcu_.*detected stall", // "rcu_sched detected stalls" and "rcu_sched self-detected stall"
   "page dumped because: ",
 ].join("|");
 
