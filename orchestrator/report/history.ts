@@ -3,7 +3,7 @@
 // a warning on stderr, never the end of a run whose results are already written.
 import { resolve } from "node:path";
 import type { JudgedRun } from "../results/policy.ts";
-import { readHistory, recordRun, runsDir, summarizeRun, type RunSummary } from "../results/history.ts";
+import { readHistory, recordRun, runsDir, summarizeRun, type History, type RunSummary } from "../results/history.ts";
 
 export interface ReportHistory {
   runs: RunSummary[];
@@ -25,10 +25,13 @@ export async function readHistoryWarning(dir: string = runsDir()): Promise<Repor
 
 /** Record a finished run into the store, then read the store back for its report. */
 export async function recordAndReadHistory(data: JudgedRun, runDir?: string, dir: string = runsDir()): Promise<ReportHistory> {
+  let h: History;
   try {
-    await recordRun(summarizeRun(data, runDir === undefined ? undefined : resolve(runDir)), dir);
+    h = await recordRun(summarizeRun(data, runDir === undefined ? undefined : resolve(runDir)), dir);
   } catch (e) {
     warn(`${dir}: run not recorded in the run store: ${(e as Error).message.split("\n")[0]}`);
+    return readHistoryWarning(dir);
   }
-  return readHistoryWarning(dir);
+  for (const w of h.warnings) warn(w);
+  return { ...h, source: dir };
 }

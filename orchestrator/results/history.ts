@@ -98,63 +98,74 @@ export interface History {
   warnings: string[];
 }
 
+interface StoreFile {
+  file: string;
+  bytes: number;
+  summary?: RunSummary;
+  /** why the file is not a summary (it is skipped) */
+  warning?: string;
+}
+
+/** Each file of the store, read and checked once. */
+async function readStore(dir: string): Promise<StoreFile[]> {
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(".json")).sort();
+  return Promise.all(
+    names.map(async (name): Promise<StoreFile> => {
+      const file = join(dir, name);
+      let text: string;
+      let raw: unknown;
+      try {
+        text = await readFile(file, "utf8");
+        raw = JSON.parse(text);
+      } catch (e) {
+        const bytes = (await stat(file).catch(() => undefined))?.size ?? 0;
+        return { file, bytes, warning: `${file}: skipped, not JSON (${(e as Error).message.split("\n")[0]})` };
+      }
+      const bytes = Buffer.byteLength(text);
+      const parsed = RunSummary.safeParse(raw);
+      if (!parsed.success) {
+        const i = parsed.error.issues[0]!;
+        return { file, bytes, warning: `${file}: skipped, not a run summary (${i.path.join(".") || "(top level)"}: ${i.message})` };
+      }
+      return { file, bytes, summary: parsed.data };
+    }),
+  );
+}
+
+const historyOf = (files: StoreFile[]): History => ({
+  runs: files.flatMap((f) => (f.summary ? [f.summary] : [])).sort(byStart),
+  warnings: files.flatMap((f) => (f.warning ? [f.warning] : [])),
+});
+
 /** Every readable summary in the store, oldest first. A missing store is an empty history. */
 export async function readHistory(dir: string = runsDir()): Promise<History> {
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(".json"));
-  const runs: RunSummary[] = [];
-  const warnings: string[] = [];
-  for (const name of names.sort()) {
-    const file = join(dir, name);
-    let raw: unknown;
-    try {
-      raw = JSON.parse(await readFile(file, "utf8"));
-    } catch (e) {
-      warnings.push(`${file}: skipped, not JSON (${(e as Error).message.split("\n")[0]})`);
-      continue;
-    }
-    const parsed = RunSummary.safeParse(raw);
-    if (!parsed.success) {
-      const i = parsed.error.issues[0]!;
-      warnings.push(`${file}: skipped, not a run summary (${i.path.join(".") || "(top level)"}: ${i.message})`);
-      continue;
-    }
-    runs.push(parsed.data);
-  }
-  return { runs: runs.sort(byStart), warnings };
+  return historyOf(await readStore(dir));
 }
 
 const byStart = (a: RunSummary, b: RunSummary): number => a.started_at.localeCompare(b.started_at) || a.id.localeCompare(b.id);
 
 /**
  * Record one run (atomically: a reader never sees half a file; a rerun of the same id
- * replaces it), then drop the oldest summaries beyond the store's bounds. Returns the file.
+ * replaces it), then drop the oldest summaries beyond the store's bounds. Returns the store
+ * as it is left, from the one read the pruning needed.
  */
-export async function recordRun(summary: RunSummary, dir: string = runsDir(), bounds = { runs: KEEP_RUNS, bytes: KEEP_BYTES }): Promise<string> {
-  const file = fileOf(dir, summary.id);
-  await writeFileAtomic(file, JSON.stringify(summary) + "\n");
-  await pruneHistory(dir, bounds);
-  return file;
+export async function recordRun(summary: RunSummary, dir: string = runsDir(), bounds = { runs: KEEP_RUNS, bytes: KEEP_BYTES }): Promise<History> {
+  await writeFileAtomic(fileOf(dir, summary.id), JSON.stringify(summary) + "\n");
+  return historyOf(await pruneHistory(await readStore(dir), bounds));
 }
 
-/** Remove the oldest summaries (by start time, unreadable files first) until within the bounds. */
-async function pruneHistory(dir: string, bounds: { runs: number; bytes: number }): Promise<void> {
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(".json"));
-  const entries = await Promise.all(
-    names.map(async (name) => {
-      const file = join(dir, name);
-      const bytes = (await stat(file).catch(() => undefined))?.size ?? 0;
-      const started = await readFile(file, "utf8")
-        .then((t) => (JSON.parse(t) as { started_at?: unknown }).started_at)
-        .catch(() => undefined);
-      return { file, bytes, started: typeof started === "string" ? started : "" };
-    }),
-  );
-  entries.sort((a, b) => b.started.localeCompare(a.started) || b.file.localeCompare(a.file)); // newest first
+/** Remove the oldest summaries (by start time, unreadable files first) until within the bounds; the files kept. */
+async function pruneHistory(files: StoreFile[], bounds: { runs: number; bytes: number }): Promise<StoreFile[]> {
+  const started = (f: StoreFile): string => f.summary?.started_at ?? "";
+  const newest = [...files].sort((a, b) => started(b).localeCompare(started(a)) || b.file.localeCompare(a.file));
+  const kept: StoreFile[] = [];
   let total = 0;
-  for (const [i, e] of entries.entries()) {
-    total += e.bytes;
-    if (i >= bounds.runs || (i > 0 && total > bounds.bytes)) await rm(e.file, { force: true });
+  for (const [i, f] of newest.entries()) {
+    total += f.bytes;
+    if (i >= bounds.runs || (i > 0 && total > bounds.bytes)) await rm(f.file, { force: true });
+    else kept.push(f);
   }
+  return kept;
 }
 
 /** The jobs of a run as one key: runs with the same key ran the same matrix. */
