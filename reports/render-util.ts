@@ -8,6 +8,7 @@ import { verdictLabel } from "../orchestrator/results/verdict.ts";
 import { compareVersions } from "../orchestrator/results/versions.ts";
 import { bundleFile } from "../orchestrator/bundle/paths.ts";
 import { caseId, guestBoot } from "../orchestrator/results/attempts.ts";
+import { shellQuote } from "../orchestrator/qemu/command.ts";
 
 export { verdictLabel };
 
@@ -84,12 +85,10 @@ export function reportHref(inputs: ReportInputs, console: string | undefined, ti
   return console && runPath(inputs, console);
 }
 
-const shellQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
-
 /** A result's replay bundle: the file when it was made, else the command that makes it. */
 export function bundleOf(inputs: ReportInputs, r: JudgedCase): { href: string } | { command: string } {
   const file = bundleFile(r);
-  return inputs.files?.has(file) ? { href: runPath(inputs, file) } : { command: `cowlab bundle results.json ${shellQuote(caseId(r))}` };
+  return inputs.files?.has(file) ? { href: runPath(inputs, file) } : { command: `cowlab bundle results.json ${shellQuote([caseId(r)])}` };
 }
 
 /** The kernels of a run in matrix order, and a lookup by job. */
