@@ -138,7 +138,9 @@ export async function fetchSeries(msgid: string, localMbox?: string): Promise<Lo
     throw e;
   }
   await markUsed(dir);
-  return (await readEntry(dir))!;
+  // The entry is keyed by the thread's content, so another checkout's copy of the same mbox
+  // shares it: where it came from is this call's source, not the first fetcher's path.
+  return { ...(await readEntry(dir))!, from: localMbox ?? "lore" };
 }
 
 async function readEntry(dir: string): Promise<LoreSeries | undefined> {
