@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { canonicalC, compareFile, outsideBuild, stripComments, summarize } from "../orchestrator/bisect/noop.ts";
-import { seriesTarget, touchedFiles } from "../orchestrator/bisect/targets.ts";
+import { seriesTarget } from "../orchestrator/bisect/targets.ts";
+import { touchedFiles } from "../orchestrator/sources/series.ts";
 
 const same = (a: string, b: string) => canonicalC(a) === canonicalC(b);
 

@@ -84,7 +84,10 @@ export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<R
     retry_failed: 0,
     host: await hostFacts(),
   });
-  const objDir = cachePath("bisect", `${t.workKey}-${o.arch}`, "obj");
+  // A series' positions build in their base's workspace (build/workspace.ts), whose objects
+  // the base's own build left: the first step is incremental too. The commits of a git range
+  // have no base tree in the cache; they share one object directory of their own.
+  const objDir = t.kind === "git" ? cachePath("bisect", `${t.workKey}-${o.arch}`, "obj") : undefined;
 
   // The kernel the last step built, ready to boot.
   let current: { position: number; tree: SourceTree; prepared: Prepared } | undefined;
@@ -94,7 +97,7 @@ export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<R
     repeat,
     source: async () => ok(tree),
     progress: (stage, detail = "") => progress(`bisect ${position}/${t.n}`, stage, detail),
-    objDir,
+    ...(objDir ? { objDir } : {}),
     // so that a kernel built twice from the same sources is the same image (steps.ts)
     reproducible: true,
   });

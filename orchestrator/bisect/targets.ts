@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { execa } from "execa";
 import type { SourceTree } from "../sources/types.ts";
-import { applyPatches, readSeries, seriesKey, type Patch } from "../sources/series.ts";
+import { applyPatches, readSeries, seriesKey, touchedFiles, type Patch } from "../sources/series.ts";
 import { kernelVersion } from "../sources/debian.ts";
 import { cachePath } from "../util/paths.ts";
 import { sha256 } from "../util/hash.ts";
@@ -17,26 +17,6 @@ import type { BisectTarget } from "./driver.ts";
 import { compareFile, isCSource, outsideBuild, summarize, type FileChange, type SourceComparison } from "./noop.ts";
 
 const STATE = ".cowlab-applied";
-
-/** The files a patch touches (-p1 paths, both sides of a rename). */
-export function touchedFiles(patchText: string): string[] {
-  const files = new Set<string>();
-  const lines = patchText.split("\n");
-  const strip = (p: string): string | undefined => (p === "/dev/null" ? undefined : p.replace(/^[^/]*\//, "").replace(/\t.*$/, ""));
-  for (let i = 0; i < lines.length; i++) {
-    const git = /^diff --git a\/(\S+) b\/(\S+)$/.exec(lines[i]!);
-    if (git) {
-      files.add(git[1]!).add(git[2]!);
-      continue;
-    }
-    // A `--- ` line counts only as a file header, that is followed by its `+++ ` line.
-    if (lines[i]!.startsWith("--- ") && lines[i + 1]?.startsWith("+++ ")) {
-      for (const f of [strip(lines[i]!.slice(4)), strip(lines[i + 1]!.slice(4))]) if (f) files.add(f);
-      i++;
-    }
-  }
-  return [...files];
-}
 
 type Snapshot = Map<string, string | null>;
 
@@ -86,6 +66,7 @@ export async function seriesTarget(base: SourceTree, seriesPath: string, arch: s
   };
   if ((await applied()) === undefined) await reset();
   const { snapshots, touched } = await seriesSnapshots(base.dir, patches);
+  const everyTouched = [...new Set(touched.flat())];
   return {
     kind: "series",
     target: resolve(seriesPath),
@@ -111,7 +92,8 @@ export async function seriesTarget(base: SourceTree, seriesPath: string, arch: s
       if (failure) return err(`${failure.message}\n${failure.detail}`);
       await writeFile(join(tree, STATE), `${k}\n`);
       const label = k === 0 ? base.label : `${base.label} + ${patches.slice(0, k).length} of ${basename(resolve(seriesPath))}`;
-      return ok({ dir: tree, key: `${base.key}+${k ? seriesKey(patches.slice(0, k)) : "0"}`, version: base.version, label });
+      // Derived from the base: every file some patch touches may differ (the build compares them).
+      return ok({ dir: tree, key: `${base.key}+${k ? seriesKey(patches.slice(0, k)) : "0"}`, version: base.version, label, derived: { base, changed: everyTouched } });
     },
   };
 }

@@ -12,6 +12,7 @@ import { ok, err, type Result } from "../util/result.ts";
 import { withLock } from "../util/lock.ts";
 import { parseConfig, mergeFragments, droppedOptions, formatDropped } from "./kconfig.ts";
 import { compilerVersion, kernelCompiler, makeArgs } from "./toolchain.ts";
+import { configStands, moveTo, recordConfig, workspaceAt, type Moved, type Workspace } from "./workspace.ts";
 
 /** Bumped when the build recipe below changes in a way that should invalidate old builds. */
 const RECIPE = "1";
@@ -50,7 +51,10 @@ export interface BuildRequest {
   fragments: string[];
   /** content key of the patches applied to the source tree ("" for none) */
   patchesKey?: string;
-  /** an explicit object directory (bisection reuses one); default: keyed cache dir */
+  /**
+   * an explicit object directory, built from the source's own tree (bisection of a git
+   * range reuses one); default: the base's workspace (build/workspace.ts)
+   */
   objDir?: string;
   /**
    * build with the fixed identity REPRODUCIBLE_BUILD_ENV (in the build's own environment and
@@ -78,10 +82,39 @@ export interface KernelBuild {
   fragment_files: string[];
   /** the UAPI headers as installed: a header deleted or cut short later makes the entry invalid */
   headers_summary?: DirSummary;
+  /** where the build's time went, in seconds (builds recorded before: absent) */
+  stages?: BuildStages;
+  /** how much of the tree was built again: what a workspace build started from and compiled */
+  incremental?: Incremental;
+}
+
+export interface BuildStages {
+  /** moving the workspace's tree to the build's sources */
+  move: number;
+  /** tinyconfig, the fragments, olddefconfig */
+  config: number;
+  /** make up to the first link step (vmlinux.a / vmlinux.o) */
+  compile: number;
+  /** the link steps and the boot image */
+  link: number;
+  headers: number;
+}
+
+export interface Incremental {
+  /** the workspace folder (its tree and obj are shared by the builds of one base, arch and config) */
+  workspace: string;
+  /** the workspace was made anew (first build of this base, arch and config): a full build */
+  fresh: boolean;
+  /** source files the move rewrote (what the sources differ in from the previous build there) */
+  rewritten: string[];
+  /** C files make compiled (its "CC" lines) */
+  compiled: number;
 }
 
 export interface BuildFailure {
   message: string;
+  /** the tree make compiled (compiler errors name files under it); absent when no build ran */
+  srcDir?: string;
   log: string;
   logTail: string;
   seconds: number;
@@ -105,6 +138,25 @@ export async function buildKey(req: BuildRequest): Promise<string> {
     arch: req.machine.arch,
     toolchain: await compilerVersion(kernelCompiler(req.machine)),
   });
+}
+
+/**
+ * The workspace of a build: one per base tree, arch, config inputs and compiler; every
+ * build of that base (variants, bisection positions, reproducible or not) shares it. The
+ * build identity is left out: a reproducible build after an ordinary one regenerates the
+ * version header and relinks, nothing more.
+ */
+export async function workspaceFor(req: BuildRequest): Promise<Workspace> {
+  const base = req.source.derived?.base ?? req.source;
+  const names = [...req.fragments, req.machine.fragment];
+  const key = contentKey({
+    recipe: RECIPE,
+    base: base.key,
+    fragments: (await fragmentTexts(names)).map(sha256),
+    arch: req.machine.arch,
+    toolchain: await compilerVersion(kernelCompiler(req.machine)),
+  });
+  return workspaceAt(cachePath("work", `${req.machine.arch}-${base.version}-${key}`));
 }
 
 /**
@@ -137,33 +189,61 @@ async function buildLocked(req: BuildRequest, key: string, dir: string): Promise
     return ok({ ...prior, cached: true });
   }
   const started = Date.now();
-  const objDir = req.objDir ?? join(dir, "obj");
-  try {
-    return await buildFresh(req, key, dir, objDir, started);
-  } catch (e) {
-    // Our own writes (the log, the image copy, build.json) on a full disk: a build-error
-    // saying so, not an internal error that takes the run down.
-    if (!isDiskFull(e)) throw e;
-    return err(await diskFullFailure(req, dir, objDir, "the build", (e as Error).message, started));
-  }
+  const attempt = async (ws: Workspace | undefined, where: () => Promise<Where>): Promise<Result<KernelBuild, BuildFailure>> => {
+    try {
+      return await buildFresh(req, key, dir, await where(), started);
+    } catch (e) {
+      // Our own writes (the moved tree, the log, the image copy, build.json) on a full disk:
+      // a build-error saying so, not an internal error that takes the run down.
+      if (!isDiskFull(e)) throw e;
+      return err(await diskFullFailure(dir, ws, "the build", (e as Error).message, started));
+    }
+  };
+  if (req.objDir) return attempt(undefined, async () => ({ srcDir: req.source.dir, objDir: req.objDir! }));
+  const ws = await workspaceFor(req);
+  await mkdir(ws.dir, { recursive: true });
+  // The workspace's lock is taken inside the entry's: always in this order, so two builds never wait on each other crosswise.
+  return withLock(ws.dir, () =>
+    attempt(ws, async () => ({ srcDir: ws.tree, objDir: ws.obj, ws, moved: await moveTo(ws, req.source.derived?.base ?? req.source, req.source) })),
+  );
+}
+
+/** Where a build runs: the tree make reads and the object directory it writes (with how the workspace got there). */
+interface Where {
+  srcDir: string;
+  objDir: string;
+  ws?: Workspace;
+  moved?: Moved;
 }
 
 /**
  * A build that ran out of space: the reason names the cache and what a build needs, and the
- * partial object directory is removed (it would only keep the disk full; without build.json
- * the entry is never trusted anyway). A bisection's own object directory is left alone.
+ * workspace's object directory is removed with its state (it would only keep the disk full;
+ * the next build there starts over, and without build.json the entry is never trusted
+ * anyway). An object directory the caller named (bisection of a git range) is left alone.
  */
-async function diskFullFailure(req: BuildRequest, dir: string, objDir: string, what: string, detail: string, started: number): Promise<BuildFailure> {
-  if (!req.objDir) await rm(objDir, { recursive: true, force: true });
+async function diskFullFailure(dir: string, ws: Workspace | undefined, what: string, detail: string, started: number): Promise<BuildFailure> {
+  if (ws) await forget(ws);
   const log = join(dir, "build.log");
   return { message: `${what} failed: ${await diskFullReason(NEEDS.kernelBuild)}`, log, logTail: tail(detail.trimEnd(), 40), seconds: (Date.now() - started) / 1000 };
 }
 
-async function buildFresh(req: BuildRequest, key: string, dir: string, objDir: string, started: number): Promise<Result<KernelBuild, BuildFailure>> {
+/** A workspace started over: no state (the next move makes a fresh tree), no objects. */
+async function forget(ws: Workspace): Promise<void> {
+  await rm(join(ws.dir, "state.json"), { force: true });
+  await rm(ws.obj, { recursive: true, force: true });
+}
+
+/** The first line of make's link: everything compiled is archived or linked into vmlinux from here on. */
+const LINK_START = /^\s*(AR\s+vmlinux\.a|LD\s+vmlinux\.o)\s*$/;
+const COMPILED = /^\s*CC\s+\S+\.o\s*$/;
+
+async function buildFresh(req: BuildRequest, key: string, dir: string, where: Where, started: number): Promise<Result<KernelBuild, BuildFailure>> {
+  const { srcDir, objDir } = where;
   const meta = join(dir, "build.json");
   const log = join(dir, "build.log");
   const headers = join(dir, "headers");
-  // An entry that failed verification: its record and headers go, the object directory stays (make reuses it).
+  // An entry that failed verification: its record and headers go (the object directory is the workspace's; make reuses it).
   await rm(meta, { force: true });
   await rm(headers, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
@@ -178,10 +258,12 @@ async function buildFresh(req: BuildRequest, key: string, dir: string, objDir: s
   // on a cold cache its misses made a build ~30% slower than plain make (bench/matrix).
   const ccache = process.env.COWLAB_CCACHE === "1" && (await exists("/usr/bin/ccache")) ? [`CC=ccache ${kernelCompiler(req.machine)}`] : [];
   const env = { CCACHE_DIR: cachePath("ccache"), ...(req.reproducible ? REPRODUCIBLE_BUILD_ENV : {}) };
+  let linkAt: number | undefined;
+  let compiled = 0;
 
   const step = async (what: string, cmd: string, args: string[]): Promise<BuildFailure | undefined> => {
     await appendFile(log, `\n$ ${cmd} ${args.join(" ")}\n`);
-    const child = execa(cmd, args, { cwd: req.source.dir, reject: false, all: true, env, extendEnv: true, buffer: false });
+    const child = execa(cmd, args, { cwd: srcDir, reject: false, all: true, env, extendEnv: true, buffer: false });
     let buf = "";
     // The log is appended in order; a write that fails (a full disk) loses log lines, never the build's verdict.
     let logged = Promise.resolve();
@@ -189,40 +271,59 @@ async function buildFresh(req: BuildRequest, key: string, dir: string, objDir: s
       const s = d.toString();
       buf = (buf + s).slice(-200_000);
       logged = logged.then(() => appendFile(log, s)).catch(() => undefined);
-      if (req.onLine) for (const l of s.split("\n")) if (l.trim()) req.onLine(l);
+      for (const l of s.split("\n")) {
+        if (COMPILED.test(l)) compiled++;
+        else if (linkAt === undefined && LINK_START.test(l)) linkAt = performance.now();
+        if (req.onLine && l.trim()) req.onLine(l);
+      }
     });
     const r = await child;
     await logged;
     if (r.exitCode === 0) return undefined;
-    if (isDiskFull(buf) || (await nearlyFull(objDir))) return diskFullFailure(req, dir, objDir, what, buf, started);
-    return { message: `${what} failed (exit ${r.exitCode})`, log, logTail: tail(buf.trimEnd(), 40), seconds: seconds() };
+    if (isDiskFull(buf) || (await nearlyFull(objDir))) return diskFullFailure(dir, where.ws, what, buf, started);
+    return { message: `${what} failed (exit ${r.exitCode})`, srcDir, log, logTail: tail(buf.trimEnd(), 40), seconds: seconds() };
   };
+  const t0 = performance.now();
 
-  const failed =
-    (await step("make tinyconfig", "make", [...mk, "tinyconfig"])) ??
-    (await step("merge_config.sh", "scripts/kconfig/merge_config.sh", ["-m", "-O", objDir, join(objDir, ".config"), ...fragmentFiles])) ??
-    (await step("make olddefconfig", "make", [...mk, "olddefconfig"]));
-  if (failed) return err(failed);
+  const readConfig = (): Promise<string | undefined> => readFile(join(objDir, ".config"), "utf8").catch(() => undefined);
+  const stands = where.ws && where.moved ? await configStands(where.ws, where.moved, await readConfig()) : false;
+  if (stands) await appendFile(log, "\n(the workspace's .config stands: same fragments, no Kconfig file changed; not configured again)\n");
+  else {
+    const failed =
+      (await step("make tinyconfig", "make", [...mk, "tinyconfig"])) ??
+      (await step("merge_config.sh", "scripts/kconfig/merge_config.sh", ["-m", "-O", objDir, join(objDir, ".config"), ...fragmentFiles])) ??
+      (await step("make olddefconfig", "make", [...mk, "olddefconfig"]));
+    if (failed) return err(failed);
+  }
 
-  const finalConfig = await readFile(join(objDir, ".config"), "utf8");
+  const finalConfig = (await readConfig()) ?? "";
   const dropped = droppedOptions(mergeFragments(await fragmentTexts(names)), parseConfig(finalConfig));
   if (dropped.length) {
     const message = `config options dropped by olddefconfig: ${formatDropped(dropped)}`;
     await writeFile(log, `\n${message}\n`, { flag: "a" });
     return err({ message, log, logTail: "", seconds: seconds() });
   }
+  if (where.ws && !stands) await recordConfig(where.ws, finalConfig);
 
   const jobs = String(req.jobs ?? defaultJobs());
-  const built =
-    (await step("make", "make", [...mk, ...ccache, `-j${jobs}`, req.machine.make_target])) ??
-    (await step("make headers_install", "make", [...mk, `INSTALL_HDR_PATH=${headers}`, "headers_install"]));
-  if (built) return err(built);
+  const t1 = performance.now();
+  const made = await step("make", "make", [...mk, ...ccache, `-j${jobs}`, req.machine.make_target]);
+  if (made) return err(made);
+  const t2 = performance.now();
+  const installed = await step("make headers_install", "make", [...mk, `INSTALL_HDR_PATH=${headers}`, "headers_install"]);
+  if (installed) return err(installed);
+  const t3 = performance.now();
+  // Nothing to link (the image was up to date): all of make's time was the compile stage's check.
+  const linked = linkAt ?? t2;
+  const s1 = (a: number, b: number): number => Math.round((b - a) / 100) / 10;
+  const stages: BuildStages = { move: Math.round((where.moved?.seconds ?? 0) * 10) / 10, config: s1(t0, t1), compile: s1(t1, linked), link: s1(linked, t2), headers: s1(t2, t3) };
 
-  const release = (await execa("make", ["-s", ...mk, "kernelrelease"], { cwd: req.source.dir, reject: false })).stdout.trim();
-  // The entry keeps its own copy of the image: a shared object directory (bisection) is
-  // rebuilt by the next step, and the entry must stay valid after that.
+  const release = (await execa("make", ["-s", ...mk, "kernelrelease"], { cwd: srcDir, reject: false })).stdout.trim();
+  // The entry keeps its own copy of the image and .config: the shared object directory is
+  // rebuilt by the next build there, and the entry must stay valid (and bundles replayable) after that.
   const image = join(dir, basename(req.machine.image));
   await copyFile(join(objDir, req.machine.image), image);
+  await writeFile(join(dir, "config"), finalConfig);
   const headersSummary = await summarizeDir(headers);
   const result: KernelBuild = {
     key,
@@ -239,6 +340,8 @@ async function buildFresh(req: BuildRequest, key: string, dir: string, objDir: s
     source_dir: req.source.dir,
     fragment_files: fragmentFiles,
     ...(headersSummary ? { headers_summary: headersSummary } : {}),
+    stages,
+    ...(where.ws && where.moved ? { incremental: { workspace: where.ws.dir, fresh: where.moved.fresh, rewritten: where.moved.rewritten, compiled } } : {}),
   };
   await writeFileAtomic(meta, JSON.stringify(result, null, 2));
   return ok(result);

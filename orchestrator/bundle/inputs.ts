@@ -50,13 +50,14 @@ export function buildDirs(build: { image: string }): string[] {
 }
 
 /**
- * Where the .config may be: each entry's obj/, then the object folders bisection shares
- * between its steps (bisect/driver.ts: a step's entry keeps its image but no obj/), whose
- * .config is the last step's and is the step's own when the hash says so.
+ * Where the .config may be: each entry's own copy (builds keep one since their objects live
+ * in a shared workspace, build/workspace.ts), each entry's obj/ (entries built before), then
+ * the object folders bisection shared between its steps, whose .config is the last step's
+ * and is the step's own when the hash says so.
  */
 async function configCandidates(dirs: string[], arch: string): Promise<string[]> {
   const shared = (await readdir(cachePath("bisect")).catch(() => [] as string[])).filter((n) => n.endsWith(`-${arch}`)).sort();
-  return [...dirs.map((d) => join(d, "obj", ".config")), ...shared.map((n) => cachePath("bisect", n, "obj", ".config"))];
+  return [...dirs.flatMap((d) => [join(d, "config"), join(d, "obj", ".config")]), ...shared.map((n) => cachePath("bisect", n, "obj", ".config"))];
 }
 
 /** Everything a bundle of r needs from the run folder and the cache, or an InputError saying what is missing. */

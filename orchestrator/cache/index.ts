@@ -6,7 +6,7 @@ import { execa } from "execa";
 import { cacheRoot } from "../util/paths.ts";
 
 /** Kinds of entries, one folder each (runs: the run store, one summary file per run, results/history.ts); ccache manages its own size (ccache -M). */
-export const KINDS = ["debs", "src", "build", "headers", "busybox", "testcases", "initramfs", "rootfs", "bisect", "test-git", "runs", "lore"] as const;
+export const KINDS = ["debs", "src", "build", "headers", "busybox", "testcases", "initramfs", "rootfs", "bisect", "work", "test-git", "runs", "lore"] as const;
 
 export interface CacheEntry {
   kind: string;

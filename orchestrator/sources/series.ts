@@ -177,6 +177,26 @@ export function patchDiff(text: string): string {
     .trimEnd();
 }
 
+/** The files a patch touches (-p1 paths, both sides of a rename). */
+export function touchedFiles(patchText: string): string[] {
+  const files = new Set<string>();
+  const lines = patchText.split("\n");
+  const strip = (p: string): string | undefined => (p === "/dev/null" ? undefined : p.replace(/^[^/]*\//, "").replace(/\t.*$/, ""));
+  for (let i = 0; i < lines.length; i++) {
+    const git = /^diff --git a\/(\S+) b\/(\S+)$/.exec(lines[i]!);
+    if (git) {
+      files.add(git[1]!).add(git[2]!);
+      continue;
+    }
+    // A `--- ` line counts only as a file header, that is followed by its `+++ ` line.
+    if (lines[i]!.startsWith("--- ") && lines[i + 1]?.startsWith("+++ ")) {
+      for (const f of [strip(lines[i]!.slice(4)), strip(lines[i + 1]!.slice(4))]) if (f) files.add(f);
+      i++;
+    }
+  }
+  return [...files];
+}
+
 export const seriesKey = (patches: Patch[]): string => contentKey({ diffs: patches.map((p) => sha256(patchDiff(p.text))) });
 
 /** Thrown out of a shared fill, so every job waiting on the same patched tree gets the failure. */
@@ -193,7 +213,8 @@ class PatchError extends Error {
 export async function applySeries(base: SourceTree, patches: Patch[], label: string): Promise<Result<SourceTree, PatchFailure>> {
   const key = `${base.key}+${seriesKey(patches)}`;
   const dir = cachePath("src", key);
-  const tree: SourceTree = { dir, key, version: base.version, label: `${base.label} + ${label} (${patches.length} patches)` };
+  const changed = [...new Set(patches.flatMap((p) => touchedFiles(p.text)))];
+  const tree: SourceTree = { dir, key, version: base.version, label: `${base.label} + ${label} (${patches.length} patches)`, derived: { base, changed } };
   try {
     await ensureDir(dir, () => exists(join(dir, ".cowlab-series")), async (tmp) => {
       await execa("cp", ["-al", `${base.dir}/.`, tmp]);

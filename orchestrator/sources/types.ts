@@ -8,4 +8,9 @@ export interface SourceTree {
   version: string;
   /** human label: package and version, path, or repo@rev */
   label: string;
+  /**
+   * A tree made from another by changing some of its files (a patch series applied, a
+   * bisection position): builds of it start from the base's objects (build/workspace.ts).
+   */
+  derived?: { base: SourceTree; changed: string[] };
 }
