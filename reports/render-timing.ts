@@ -53,6 +53,44 @@ function programsChart(kernels: JudgedKernel[]): string {
   return `${hbars(rows, "ms", { cls: "c-programs" })}<p class="legend">${legend}</p>`;
 }
 
+/** The stages of a job, in the order they run, with what each stands for (results/schema.ts JobStages). */
+const STAGES = ["source", "patch", "config", "compile", "link", "reproducers", "initramfs", "boot", "suite"] as const;
+const STAGE_CLASSES: Record<(typeof STAGES)[number], string> = {
+  source: "tc0",
+  patch: "tc1",
+  config: "tc2",
+  compile: "t-build",
+  link: "tc3",
+  reproducers: "tc4",
+  initramfs: "tc5",
+  boot: "t-boot",
+  suite: "t-guest",
+};
+
+/** Where each job's time went, stage by stage: a stacked bar and the figures (a stage that did not run is "–"). */
+function stagesChart(kernels: JudgedKernel[]): string {
+  const staged = kernels.filter((k) => k.stages);
+  if (!staged.length) return "<p>No stage timings in these results (written before they were recorded).</p>";
+  const rows: BarRow[] = staged.map((k) => ({
+    label: k.job,
+    segments: STAGES.flatMap((st) => {
+      const v = k.stages![st];
+      return v ? [{ value: v, cls: STAGE_CLASSES[st], title: `${k.job}: ${st} ${v} s` }] : [];
+    }),
+    note: seconds(STAGES.reduce((a, st) => a + (k.stages![st] ?? 0), 0)),
+  }));
+  const legend = STAGES.map((st) => `<span class="key"><svg width="10" height="10"><rect class="${STAGE_CLASSES[st]}" width="10" height="10"/></svg> ${st}</span>`).join(" ");
+  const cell = (v: number | null): string => `<td class="num">${v === null ? "–" : seconds(v)}</td>`;
+  const table = `<table class="tbl stages"><tr><th>job</th>${STAGES.map((st) => `<th>${st}</th>`).join("")}<th>rebuilt</th></tr>${staged
+    .map((k) => {
+      const inc = k.build?.incremental;
+      const rebuilt = !k.build ? "–" : k.build.cached ? "cached" : inc ? (inc.fresh ? `full (${inc.compiled} C files)` : `${inc.compiled} C files from ${inc.rewritten} changed`) : "full";
+      return `<tr><td>${esc(k.job)}</td>${STAGES.map((st) => cell(k.stages![st])).join("")}<td>${esc(rebuilt)}</td></tr>`;
+    })
+    .join("\n")}</table>`;
+  return `${hbars(rows, "s", { cls: "c-stages" })}<p class="legend">${legend}</p>${table}`;
+}
+
 /** Each job's guest seconds in the earlier runs that had it (oldest left), this run last. */
 function acrossRuns(data: JudgedRun, kernels: JudgedKernel[], history: RunSummary[] | undefined): string {
   if (!history) return `<p class="meta">No run store read (--no-history).</p>`;
@@ -73,10 +111,11 @@ export function timingSection(data: JudgedRun, kernels: JudgedKernel[], history:
   return section(
     "timing",
     "Timing",
-    `<h3>Build</h3>${buildChart(kernels)}
+    `<h3>Stages: where each job's time went</h3>${stagesChart(kernels)}
+<h3>Build</h3>${buildChart(kernels)}
 <h3>Guest: boot, then the programs</h3>${guestChart(kernels)}
 <h3>Testcase programs (guest clock)</h3>${programsChart(kernels)}
 <h3>Guest time across runs</h3>${acrossRuns(data, kernels, history)}`,
-    "Hover a bar for its exact value. A cached build shows how long it took when it was made; this run reused it.",
+    "Hover a bar for its exact value. A cached build shows how long it took when it was made; this run reused it. Stages: source and patch are what the job waited for its tree (the arches of a kernel share one); patch includes moving the build workspace to the job's sources; a cached build has no config, compile or link.",
   );
 }

@@ -76,6 +76,22 @@ export const JOB_STATUSES = ["ok", "source-error", "patch-error", "build-error",
 /** Job statuses that are the lab's failures (the job's cases never ran, or not all): not a verdict on the kernel, as crash and timeout are. */
 export const isLabJobStatus = (s: (typeof JOB_STATUSES)[number]): boolean => s !== "ok" && s !== "crash" && s !== "timeout";
 
+/** Where a job's time went, in seconds; null: the stage did not run in this job (a cached build, no guest). */
+export const JobStages = z
+  .strictObject({
+    source: z.number().nullable().describe("fetching and unpacking the kernel source (the arches of a kernel share one tree: the first job waits for it)"),
+    patch: z.number().nullable().describe("applying the series, and moving the build workspace to the job's sources (build/workspace.ts)"),
+    config: z.number().nullable().describe("tinyconfig, the fragments, olddefconfig"),
+    compile: z.number().nullable().describe("make up to the first link step"),
+    link: z.number().nullable().describe("the link steps, the boot image and the UAPI headers"),
+    reproducers: z.number().describe("busybox and the testcase programs (cached: the look-up)"),
+    initramfs: z.number().nullable().describe("packing each guest's initramfs (qemu-initramfs), summed over the job's guests"),
+    boot: z.number().nullable().describe("guest start to the first testcase, summed over the job's guests"),
+    suite: z.number().nullable().describe("the first testcase to the guest's end, summed over the job's guests"),
+  })
+  .describe("per-stage timing of the job");
+export type JobStages = z.infer<typeof JobStages>;
+
 export const KernelEntry = z.strictObject({
   job: z.string(),
   kernel_spec: z.string(),
@@ -95,8 +111,17 @@ export const KernelEntry = z.strictObject({
       key: z.string(),
       log: z.string(),
       image: z.string(),
+      incremental: z
+        .strictObject({
+          fresh: z.boolean().describe("the workspace was new: a full build"),
+          rewritten: z.number().describe("source files the workspace's move rewrote"),
+          compiled: z.number().describe("C files make compiled"),
+        })
+        .optional()
+        .describe("a build in its base's workspace (build/workspace.ts): how much of the tree it rebuilt"),
     })
     .nullable(),
+  stages: JobStages.optional(),
   boot: Boot.nullable().describe("the job's first guest"),
   reruns: z
     .array(Boot.extend({ purpose: z.enum(["repeat", "retry"]) }))

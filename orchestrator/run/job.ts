@@ -7,7 +7,7 @@ import { join, relative } from "node:path";
 import type { MachineProfile } from "../config/machines.ts";
 import type { Testcase } from "../config/testcases.ts";
 import type { SourceTree } from "../sources/index.ts";
-import type { SourceFailure } from "./variant.ts";
+import type { JobSource, SourceFailure } from "./variant.ts";
 import { buildKernel, type KernelBuild } from "../build/kernel.ts";
 import { uapiHeaders } from "../build/headers.ts";
 import { busyboxFor } from "../guest/busybox.ts";
@@ -20,7 +20,7 @@ import { classifyGuest, type Classified } from "../results/classify.ts";
 import { qemuInitramfs } from "../runtime/qemu-initramfs.ts";
 import type { GuestRun, GuestRuntime, GuestWork } from "../runtime/types.ts";
 import { foldAttempts, needsRetry, single, type AttemptRow } from "../results/attempts.ts";
-import type { Boot, CaseResult, KernelEntry } from "../results/schema.ts";
+import type { Boot, CaseResult, JobStages, KernelEntry } from "../results/schema.ts";
 import { jobId, jobSlug, type JobSpec } from "./plan.ts";
 import type { CaseTable } from "../guest/caselist.ts";
 import type { Result } from "../util/result.ts";
@@ -37,7 +37,7 @@ export interface JobContext {
   /** appended to every guest's kernel command line (--kernel-args) */
   kernelArgs?: string[];
   /** shared so that two arches of one kernel unpack its source once */
-  source: (spec: JobSpec) => Promise<Result<SourceTree, SourceFailure>>;
+  source: (spec: JobSpec) => Promise<Result<JobSource, SourceFailure>>;
   progress: (stage: string, detail?: string) => void;
   /** one object directory reused across builds (bisection: each step is incremental) */
   objDir?: string;
@@ -53,6 +53,8 @@ export interface Prepared {
   build: KernelBuild | undefined;
   /** what every guest of the job is made of; a retry runs only the failed cases from the same parts */
   parts: { busybox: string; reproducers: string; explore?: GuestExplore };
+  /** the stages before the guests (bootJob adds the guests') */
+  stages: Omit<JobStages, "initramfs" | "boot" | "suite">;
 }
 
 export interface JobOutcome {
@@ -61,6 +63,7 @@ export interface JobOutcome {
 }
 
 const since = (t: number): number => Math.round((performance.now() - t) / 100) / 10;
+const round1 = (s: number): number => Math.round(s * 10) / 10;
 
 function emptyEntry(spec: JobSpec, started: number): KernelEntry {
   return {
@@ -113,7 +116,11 @@ async function firstCompilerError(log: string | undefined): Promise<string | und
 
 export async function prepareJob(spec: JobSpec, machine: MachineProfile, ctx: JobContext, started: number): Promise<Result<Prepared, JobOutcome>> {
   ctx.progress("source", spec.kernel.source.kind === "debian" ? spec.kernel.source.package : spec.kernel.source.kind);
+  const waiting = performance.now();
   const source = await ctx.source(spec);
+  // What this job waited for its tree, split as it was paid: the series' share is the patch stage.
+  const waited = (performance.now() - waiting) / 1000;
+  const patched = source.ok ? Math.min(waited, source.value.patchSeconds ?? 0) : 0;
   if (!source.ok) {
     const { status, message, detail } = source.error;
     return { ok: false, error: failedJob(spec, started, status, [message, detail].filter(Boolean).join("\n")) };
@@ -140,7 +147,7 @@ export async function prepareJob(spec: JobSpec, machine: MachineProfile, ctx: Jo
       ...(ctx.reproducible ? { reproducible: true } : {}),
     });
     if (!build.ok) {
-      const first = (await firstCompilerError(build.error.log))?.replaceAll(`${source.value.dir}/`, "");
+      const first = (await firstCompilerError(build.error.log))?.replaceAll(`${build.error.srcDir ?? source.value.dir}/`, "");
       return { ok: false, error: failedJob(spec, started, "build-error", [`${build.error.message}${first ? `: ${first}` : ""}`, build.error.logTail].filter(Boolean).join("\n"), { ...base, build: null }) };
     }
     b = build.value;
@@ -148,6 +155,7 @@ export async function prepareJob(spec: JobSpec, machine: MachineProfile, ctx: Jo
     headers = { dir: b.headers, key: b.key };
   }
 
+  const reproducing = performance.now();
   const busybox = await busyboxFor(machine.deb_arch);
   if (!busybox.ok) return { ok: false, error: failedJob(spec, started, "guest-error", busybox.error.message, base) };
   const repro = await buildReproducers(machine, headers.dir, headers.key, spec.testcases);
@@ -158,7 +166,16 @@ export async function prepareJob(spec: JobSpec, machine: MachineProfile, ctx: Jo
     if (!interp.ok) return { ok: false, error: failedJob(spec, started, "guest-error", `${interp.error.message}\n${interp.error.detail ?? ""}`, base) };
     explore = { interp: join(interp.value, INTERP.id), scenarios: spec.explore.scenarios, budgetS: spec.explore.budgetS };
   }
-  return { ok: true, value: { spec, machine, source: source.value, build: b, parts: { busybox: busybox.value, reproducers: repro.value, ...(explore ? { explore } : {}) } } };
+  const st = b && !b.cached ? b.stages : undefined;
+  const stages: Prepared["stages"] = {
+    source: round1(waited - patched),
+    patch: b?.cached ? round1(patched) : round1(patched + (st?.move ?? 0)),
+    config: st ? st.config : null,
+    compile: st ? st.compile : null,
+    link: st ? round1(st.link + st.headers) : null,
+    reproducers: round1((performance.now() - reproducing) / 1000),
+  };
+  return { ok: true, value: { spec, machine, source: source.value, build: b, parts: { busybox: busybox.value, reproducers: repro.value, ...(explore ? { explore } : {}) }, stages } };
 }
 
 /** What one guest is asked to run: the whole job, or (a retry) only the cases that failed. */
@@ -167,6 +184,7 @@ type GuestPlan = Omit<GuestWork, "reproducers" | "busybox" | "explore"> & { expl
 interface GuestAttempt {
   purpose: GuestPlan["purpose"];
   boot: Boot;
+  initramfsSeconds: number | undefined;
   c: Classified;
   rows: AttemptRow[];
 }
@@ -215,7 +233,7 @@ async function runAttempt(p: Prepared, ctx: JobContext, plan: GuestPlan): Promis
   if (plan.explore) {
     rows = [...rows, ...exploreResults({ ...id, kernel: c.release ?? id.kernel }, plan.explore, c.blockLines(EXPLORE.testcase), await loadGrammar())];
   }
-  return { purpose: plan.purpose, boot: bootRecord(run, c, ctx.runDir), c, rows };
+  return { purpose: plan.purpose, boot: bootRecord(run, c, ctx.runDir), initramfsSeconds: run.facts.initramfsSeconds, c, rows };
 }
 
 /** The cases whose latest attempt did not pass, as a guest plan: a program-level row reruns the whole program. */
@@ -234,6 +252,24 @@ function retryPlan(spec: JobSpec, results: CaseResult[]): Omit<GuestPlan, "n"> |
   const explore = spec.explore && lines.length ? { ...spec.explore, scenarios: lines.some((r) => r.case === "*") ? spec.explore.scenarios : lines.map((r) => r.case) } : undefined;
   if (!testcases.length && !explore) return undefined;
   return { purpose: "retry", testcases, cases, ...(explore ? { explore } : {}) };
+}
+
+/** What results.json says of a workspace build's reach (a cached build: what its own build did). */
+function incrementalOf(b: KernelBuild): { incremental?: { fresh: boolean; rewritten: number; compiled: number } } {
+  return b.incremental ? { incremental: { fresh: b.incremental.fresh, rewritten: b.incremental.rewritten.length, compiled: b.incremental.compiled } } : {};
+}
+
+/** The guests' stages, summed over the job's guests (null: no guest reported the stage). */
+function guestStages(guests: GuestAttempt[]): Pick<JobStages, "initramfs" | "boot" | "suite"> {
+  const sum = (xs: (number | null | undefined)[]): number | null => {
+    const known = xs.filter((x): x is number => typeof x === "number");
+    return known.length ? round1(known.reduce((a, x) => a + x, 0)) : null;
+  };
+  return {
+    initramfs: sum(guests.map((g) => g.initramfsSeconds)),
+    boot: sum(guests.map((g) => g.boot.seconds)),
+    suite: sum(guests.map((g) => (g.boot.seconds === null ? null : g.boot.guest_seconds - g.boot.seconds))),
+  };
 }
 
 export async function bootJob(p: Prepared, ctx: JobContext, started: number): Promise<JobOutcome> {
@@ -259,7 +295,8 @@ export async function bootJob(p: Prepared, ctx: JobContext, started: number): Pr
     release: first!.c.release ?? null,
     status: troubled.c.guestStatus,
     reason: troubled.c.guestReason,
-    build: build ? { seconds: build.seconds, cached: build.cached, toolchain: build.toolchain, config_sha256: build.config_sha256, key: build.key, log: build.log, image: build.image } : null,
+    build: build ? { seconds: build.seconds, cached: build.cached, toolchain: build.toolchain, config_sha256: build.config_sha256, key: build.key, log: build.log, image: build.image, ...(build.cached ? {} : incrementalOf(build)) } : null,
+    stages: { ...p.stages, ...guestStages(guests) },
     boot: first!.boot,
     reruns: more.map((g) => ({ ...g.boot, purpose: g.purpose ?? "repeat" })),
     seconds: since(started),

@@ -3,8 +3,7 @@
 import { cpus, totalmem } from "node:os";
 import PQueue from "p-queue";
 import { loadMachine } from "../config/machines.ts";
-import { variantSource, type SourceFailure } from "./variant.ts";
-import type { SourceTree } from "../sources/index.ts";
+import { variantSource, type JobSource, type SourceFailure } from "./variant.ts";
 import { ResultsStore, hostFacts } from "../results/store.ts";
 import type { KernelEntry, RunResults } from "../results/schema.ts";
 import { cachePath } from "../util/paths.ts";
@@ -47,6 +46,12 @@ async function writeWork(work: Record<string, number>, kernels: KernelEntry[]): 
   await writeFileAtomic(WORK_FILE(), JSON.stringify(work, null, 2)).catch(() => undefined);
 }
 
+/** The job's stages that took time, in order ("compile 181.2 link 12.0 ... suite 8.4"): where its seconds went, also in results.json. */
+function stagesNote(k: KernelEntry): string {
+  const parts = Object.entries(k.stages ?? {}).flatMap(([st, v]) => (typeof v === "number" && v >= 0.1 ? [`${st} ${v}`] : []));
+  return parts.length ? `: ${parts.join(" ")}` : "";
+}
+
 /** Guests: one per core (a TCG guest keeps about one core busy), bounded by memory (1 GiB each, with room to spare). */
 export const defaultGuestConcurrency = (): number => Math.max(1, Math.min(cpus().length, Math.floor(totalmem() / 2 ** 30 / 4)));
 
@@ -67,8 +72,8 @@ export async function runJobs(opts: RunOptions): Promise<RunResults> {
   await store.flush();
 
   // Memoized per (source, series): the arches of one kernel share one unpacked, patched tree.
-  const sources = new Map<string, Promise<Result<SourceTree, SourceFailure>>>();
-  const source = (spec: JobSpec): Promise<Result<SourceTree, SourceFailure>> => {
+  const sources = new Map<string, Promise<Result<JobSource, SourceFailure>>>();
+  const source = (spec: JobSpec): Promise<Result<JobSource, SourceFailure>> => {
     const key = JSON.stringify([spec.kernel.source, spec.variant.series ?? null]);
     let p = sources.get(key);
     if (!p) sources.set(key, (p = variantSource(spec)));
@@ -109,7 +114,7 @@ export async function runJobs(opts: RunOptions): Promise<RunResults> {
     // A job cut short by our own Ctrl-C clean-up is no result: it was not the kernel's doing.
     if (stopping) return;
     const counts = outcome.results.reduce<Record<string, number>>((a, r) => ((a[r.status] = (a[r.status] ?? 0) + 1), a), {});
-    progress(id, "done", `${outcome.entry.status} ${Object.entries(counts).map(([k, v]) => `${k}=${v}`).join(" ")} (${outcome.entry.seconds}s)`);
+    progress(id, "done", `${outcome.entry.status} ${Object.entries(counts).map(([k, v]) => `${k}=${v}`).join(" ")} (${outcome.entry.seconds}s${stagesNote(outcome.entry)})`);
     await store.addJob(outcome.entry, outcome.results);
     await opts.onJobDone?.(store.data);
   };

@@ -11,7 +11,10 @@ export interface SourceFailure {
   detail?: string;
 }
 
-export async function variantSource(spec: JobSpec): Promise<Result<SourceTree, SourceFailure>> {
+/** A job's tree, with the seconds its series took to apply (0: no series, or an applied tree from the cache). */
+export type JobSource = SourceTree & { patchSeconds?: number };
+
+export async function variantSource(spec: JobSpec): Promise<Result<JobSource, SourceFailure>> {
   const base = await resolveSource(spec.kernel.source);
   if (!base.ok) return err({ status: "source-error", message: base.error.message, ...(base.error.detail ? { detail: base.error.detail } : {}) });
   const series = spec.variant.series;
@@ -23,7 +26,8 @@ export async function variantSource(spec: JobSpec): Promise<Result<SourceTree, S
     if (e instanceof InputError) return err({ status: "patch-error", message: e.message });
     throw e;
   }
+  const t0 = performance.now();
   const applied = await applySeries(base.value, patches, basename(series));
   if (!applied.ok) return err({ status: "patch-error", message: applied.error.message, detail: applied.error.detail });
-  return ok(applied.value);
+  return ok({ ...applied.value, patchSeconds: (performance.now() - t0) / 1000 });
 }

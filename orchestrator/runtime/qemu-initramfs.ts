@@ -48,6 +48,7 @@ export const qemuInitramfs: GuestRuntime = {
   needsKernel: true,
   setup: DEFAULT_SETUP,
   async run(job: RuntimeJob, work: GuestWork, dir: string): Promise<GuestRun> {
+    const packing = performance.now();
     const initramfs = await buildInitramfs(work.busybox, work.reproducers, work.testcases, { ...(work.cases ? { cases: work.cases } : {}), ...(work.explore ? { explore: work.explore } : {}) });
     const { accel, why } = await chooseAccel(job.accel, job.machine);
     if (!initramfs.ok) {
@@ -59,6 +60,7 @@ export const qemuInitramfs: GuestRuntime = {
     const shared = join(job.dir, "initramfs.cpio");
     const initrd = work.n === 1 ? shared : join(dir, "initramfs.cpio");
     await copyFile(initramfs.value, initrd);
+    const initramfsSeconds = (performance.now() - packing) / 1000;
     const argv = qemuArgv(job.machine, { kernel: relative(dir, kernel), initrd: relative(dir, initrd) }, accel, job.kernelArgs);
     const timeout = guestTimeout(job, accel, work);
     const { cmdline, rerun } = await writeRerun(dir, `guest ${work.n} of ${job.jobId} (accel ${accel}: ${why})`, timeout, argv);
@@ -78,7 +80,7 @@ export const qemuInitramfs: GuestRuntime = {
     });
     return {
       record: { ...consoleStream(guest.console), ending: guest.ending, exitCode: guest.exitCode },
-      facts: { runtime: "qemu-initramfs", accel, bootSeconds: guest.bootSeconds, seconds: guest.seconds, exitCode: guest.exitCode, log: console_, cmdline, rerun },
+      facts: { runtime: "qemu-initramfs", accel, bootSeconds: guest.bootSeconds, initramfsSeconds, seconds: guest.seconds, exitCode: guest.exitCode, log: console_, cmdline, rerun },
     };
   },
 };

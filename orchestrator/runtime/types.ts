@@ -57,6 +57,8 @@ export interface GuestFacts {
   accel: "kvm" | "tcg" | "none";
   /** start to the first testcase marker */
   bootSeconds: number | undefined;
+  /** packing the guest's initramfs, before the start (runtimes that pack one) */
+  initramfsSeconds?: number;
   seconds: number;
   exitCode: number | undefined;
   /** the guest's log: the serial console, or the SSH session's transcript */
