@@ -12,7 +12,7 @@ import { ok, err, type Result } from "../util/result.ts";
 import { withLock } from "../util/lock.ts";
 import { parseConfig, mergeFragments, droppedOptions, formatDropped } from "./kconfig.ts";
 import { compilerVersion, kernelCompiler, makeArgs } from "./toolchain.ts";
-import { configStands, moveTo, recordConfig, workspaceAt, type Moved, type Workspace } from "./workspace.ts";
+import { configStands, moveTo, recordConfig, startOver, workspaceAt, type Moved, type Workspace } from "./workspace.ts";
 
 /** Bumped when the build recipe below changes in a way that should invalidate old builds. */
 const RECIPE = "1";
@@ -223,15 +223,9 @@ interface Where {
  * anyway). An object directory the caller named (bisection of a git range) is left alone.
  */
 async function diskFullFailure(dir: string, ws: Workspace | undefined, what: string, detail: string, started: number): Promise<BuildFailure> {
-  if (ws) await forget(ws);
+  if (ws) await startOver(ws);
   const log = join(dir, "build.log");
   return { message: `${what} failed: ${await diskFullReason(NEEDS.kernelBuild)}`, log, logTail: tail(detail.trimEnd(), 40), seconds: (Date.now() - started) / 1000 };
-}
-
-/** A workspace started over: no state (the next move makes a fresh tree), no objects. */
-async function forget(ws: Workspace): Promise<void> {
-  await rm(join(ws.dir, "state.json"), { force: true });
-  await rm(ws.obj, { recursive: true, force: true });
 }
 
 /** The first line of make's link: everything compiled is archived or linked into vmlinux from here on. */

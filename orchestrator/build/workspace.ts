@@ -82,6 +82,11 @@ async function reset(ws: Workspace, base: SourceTree): Promise<void> {
   await execa("cp", ["-al", `${base.dir}/.`, ws.tree]);
 }
 
+/** Forget what the workspace holds beyond its working copy (state, recorded .config, objects): the next build there starts over. */
+export async function startOver(ws: Workspace): Promise<void> {
+  await execa("rm", ["-rf", join(ws.dir, STATE), join(ws.dir, CONFIG), ws.obj]);
+}
+
 /**
  * Move the working copy to `source` (the base itself, or a tree derived from it: a series
  * applied, a bisection position). Every file that may differ (what the copy held beyond the

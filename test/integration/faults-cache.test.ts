@@ -193,7 +193,7 @@ describe("fault: the cache's disk fills up", () => {
     expect((await stat(join(cache, "debs", deb612.split("/").pop()!))).size).toBe(debBytes);
   }, 10 * 60_000);
 
-  it.skipIf(!isRoot)(`during a build: build-error saying the cache disk is full; the partial object directory removed${isRoot ? "" : ` (${NOT_ROOT})`}`, async () => {
+  it.skipIf(!isRoot)(`during a build: build-error saying the cache disk is full; the workspace's partial objects removed${isRoot ? "" : ` (${NOT_ROOT})`}`, async () => {
     // A kernel "source" as a tarball whose make writes 64 MiB where 24 MiB fit.
     const tree = join(top, "fake-linux");
     await mkdir(join(tree, "scripts", "kconfig"), { recursive: true });
@@ -221,5 +221,9 @@ describe("fault: the cache's disk fills up", () => {
     const [entry] = await readdir(join(cache, "build"));
     expect(entry).toMatch(/^x86_64-9\.9\.1-/);
     expect((await readdir(join(cache, "build", entry!))).sort()).toEqual(["build.log"]);
+    // The workspace it built in keeps its working copy but no objects and no state: the next build there starts over.
+    const spaces = (await readdir(join(cache, "work"))).filter((n) => !n.endsWith(".lock"));
+    expect(spaces).toHaveLength(1);
+    expect((await readdir(join(cache, "work", spaces[0]!))).sort()).toEqual(["tree"]);
   }, 10 * 60_000);
 });
