@@ -24,6 +24,18 @@ describe("the matrix", () => {
     expect(jobs[0]!.testcases.map((t) => t.id)).toEqual(["gup-after-fork", "gup-before-fork", "swap", "migration"]);
   });
 
+  it("a --series named as a matrix variant replaces it (an edited copy), and is added where the kernel lacks it; two series of one name are an error", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cowlab-plan-"));
+    const copy = join(dir, "anon-exclusive-off");
+    await execa("cp", ["-r", "kernels/series/anon-exclusive-off", copy]);
+    const jobs = await planMatrix(await loadMatrix(), await loadManifest(), { kernels: ["6.12", "6.1"], arches: ["x86_64"], series: [copy] });
+    expect(jobs.map(jobId)).toEqual(["6.12/base/x86_64", "6.12/anon-exclusive-off/x86_64", "6.1/base/x86_64", "6.1/anon-exclusive-off/x86_64"]);
+    for (const j of jobs.filter((j) => j.variant.name !== "base")) expect(j.variant.series).toBe(copy);
+    await execa("mkdir", ["-p", join(dir, "other")]);
+    await execa("cp", ["-r", "kernels/series/anon-exclusive-off", join(dir, "other", "anon-exclusive-off")]);
+    await expect(planMatrix(await loadMatrix(), await loadManifest(), { kernels: ["6.12"], series: [copy, join(dir, "other", "anon-exclusive-off")] })).rejects.toThrow(/--series: two series are named 'anon-exclusive-off'/);
+  });
+
   it("narrows by kernel, arch and tests", async () => {
     const jobs = await planMatrix(await loadMatrix(), await loadManifest(), { kernels: ["6.1"], arches: ["arm64"], tests: "gup-*" });
     expect(jobs.map(jobId)).toEqual(["6.1/base/arm64"]);

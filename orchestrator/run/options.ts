@@ -31,7 +31,7 @@ export function addMatrixOptions(cmd: Command): Command {
   return cmd
     .option("-k, --kernel <ids...>", "kernel specs (kernels/specs/, or X.Y for Debian's linux-source-X.Y); default: the matrix's")
     .addOption(new Option("-a, --arch <arches...>", "guest architectures; default: the matrix's").choices([...ARCHES]))
-    .option("-s, --series <dirs...>", "patch series (directory, quilt series file or mbox): each adds a variant named after it")
+    .option("-s, --series <dirs...>", "patch series (directory, quilt series file or mbox): each adds a variant named after it (named as a matrix variant, it replaces that variant: an edited copy)")
     .option("--series-msgid <ids...>", "patch series from a mailing list thread: the cover letter's Message-ID or lore URL; `b4 am` fetches it (cached) and it runs as --series would, a variant named after its subject")
     .option("--series-mbox <file>", "with --series-msgid: b4 reads the thread from this mbox instead of lore (offline; default: $COWLAB_LORE_MBOX)")
     .option("--git-tree <dir>", "git tree for kernels built from a git revision (default: the spec's repo, e.g. ../linux)")

@@ -81,12 +81,20 @@ export async function planMatrix(matrix: Matrix, manifest: Manifest, f: Filters)
   const adhoc: Variant[] = [];
   for (const s of f.series ?? []) {
     await readSeries(s); // a missing or empty series is a usage error now, not a failed job later
-    adhoc.push({ name: basename(resolve(s)), series: resolve(s), fragments });
+    const name = basename(resolve(s));
+    const twin = adhoc.find((a) => a.name === name);
+    if (twin) throw new InputError(s, `--series: two series are named '${name}' (also ${twin.series}): a variant is named after its folder, rename one`);
+    adhoc.push({ name, series: resolve(s), fragments });
   }
+  // A series named as a matrix variant is that variant, edited (a copy of kernels/series/X being
+  // worked on): it takes the variant's place, with its fragments and known issues, instead of
+  // adding a second job of the same id.
+  const own = new Map(adhoc.map((a) => [a.name, a]));
   const variantNamed = (name: string): Variant => {
     if (name === "base") return { ...BASE_VARIANT, fragments };
     const def = matrix.variants[name]!;
-    return { name, ...(def.series ? { series: repoPath(def.series) } : {}), fragments: [...def.fragments, ...fragments] };
+    const edited = own.get(name);
+    return { name, ...(edited ? { series: edited.series } : def.series ? { series: repoPath(def.series) } : {}), fragments: [...def.fragments, ...fragments] };
   };
 
   const entries = f.kernels
@@ -102,7 +110,7 @@ export async function planMatrix(matrix: Matrix, manifest: Manifest, f: Filters)
     if (kernel.unavailable) throw new InputError(await specLocation(kernel.id, ["unavailable"]), `unavailable: cannot run here: ${kernel.unavailable.trim()}`);
     const missing = await sourceMissing(kernel.source);
     if (missing) throw new InputError(await specLocation(kernel.id, ["source", missing.split(":")[0]!]), `source.${missing}`);
-    const variants = [...entry.variants.map(variantNamed), ...adhoc].filter((v) => !f.variants || f.variants.includes(v.name));
+    const variants = [...entry.variants.map(variantNamed), ...adhoc.filter((a) => !entry.variants.includes(a.name))].filter((v) => !f.variants || f.variants.includes(v.name));
     const arches = (f.arches ?? entry.arches ?? matrix.arches) as Arch[];
     for (const variant of variants) for (const arch of arches) jobs.push({ kernel, variant, arch, testcases });
   }
