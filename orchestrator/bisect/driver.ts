@@ -15,7 +15,6 @@ import { ResultsStore, hostFacts } from "../results/store.ts";
 import type { RunResults } from "../results/schema.ts";
 import { applyPolicy, type Policy } from "../results/policy.ts";
 import type { SourceTree } from "../sources/types.ts";
-import { cachePath } from "../util/paths.ts";
 import { progress } from "../util/log.ts";
 import { err, ok, type Result } from "../util/result.ts";
 import { writeReport } from "../report/index.ts";
@@ -37,7 +36,7 @@ export interface BisectTarget {
   checkout: (position: number) => Promise<Result<SourceTree, string>>;
   /** do two positions build the same kernel, judged from their sources (the tree stays put)? */
   sameSource: (a: number, b: number) => Promise<SourceComparison>;
-  /** a key for the reused object directory */
+  /** names the target's working tree and its lock (builds go to the base's workspace, build/workspace.ts) */
   workKey: string;
 }
 
@@ -84,11 +83,6 @@ export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<R
     retry_failed: 0,
     host: await hostFacts(),
   });
-  // A series' positions build in their base's workspace (build/workspace.ts), whose objects
-  // the base's own build left: the first step is incremental too. The commits of a git range
-  // have no base tree in the cache; they share one object directory of their own.
-  const objDir = t.kind === "git" ? cachePath("bisect", `${t.workKey}-${o.arch}`, "obj") : undefined;
-
   // The kernel the last step built, ready to boot.
   let current: { position: number; tree: SourceTree; prepared: Prepared } | undefined;
   const ctxFor = (position: number, tree: SourceTree): JobContext => ({
@@ -97,7 +91,6 @@ export async function runBisection(t: BisectTarget, o: BisectOptions): Promise<R
     repeat,
     source: async () => ok(tree),
     progress: (stage, detail = "") => progress(`bisect ${position}/${t.n}`, stage, detail),
-    ...(objDir ? { objDir } : {}),
     // so that a kernel built twice from the same sources is the same image (steps.ts)
     reproducible: true,
   });

@@ -9,6 +9,7 @@ import { execa } from "execa";
 import type { SourceTree } from "../sources/types.ts";
 import { applyPatches, readSeries, seriesKey, touchedFiles, type Patch } from "../sources/series.ts";
 import { kernelVersion } from "../sources/debian.ts";
+import { resolveSource } from "../sources/index.ts";
 import { cachePath } from "../util/paths.ts";
 import { sha256 } from "../util/hash.ts";
 import { exists } from "../util/fsx.ts";
@@ -117,6 +118,10 @@ export async function gitTarget(repo: string, good: string, bad: string, arch: s
   const subjects = new Map<string, string>();
   for (const line of (await git(abs, ["log", "--format=%H %s", `${g}..${b}`])).split("\n")) subjects.set(line.slice(0, 40), line.slice(41));
   subjects.set(g, (await git(abs, ["log", "-1", "--format=%s", g])) || g);
+  // The good commit as a source of its own: every position builds in its workspace, as a
+  // tree derived from it by the files the commits in between changed (build/workspace.ts).
+  const base = await resolveSource({ kind: "git", repo: abs, rev: g });
+  if (!base.ok) throw new InputError(repo, `${good}: ${base.error.message}`);
   const workKey = `git-${sha256(abs).slice(0, 12)}`;
   const tree = cachePath("bisect", `${workKey}-${arch}`, "tree");
   if (!(await exists(join(tree, ".git")))) {
@@ -150,7 +155,8 @@ export async function gitTarget(repo: string, good: string, bad: string, arch: s
       const r = await execa("git", ["-C", tree, "checkout", "--detach", "--force", "--quiet", at(k)], { reject: false, all: true });
       if (r.exitCode !== 0) return err(`git checkout ${at(k)} failed: ${r.all}`);
       const version = await kernelVersion(tree);
-      return ok({ dir: tree, key: `git-${at(k).slice(0, 12)}`, version, label: `${abs}@${at(k).slice(0, 12)}` });
+      const changed = k === 0 ? [] : (await git(abs, ["diff", "--name-only", "--no-renames", g, at(k)])).split("\n").filter(Boolean);
+      return ok({ dir: tree, key: `git-${at(k).slice(0, 12)}`, version, label: `${abs}@${at(k).slice(0, 12)}`, derived: { base: base.value, changed } });
     },
   };
 }

@@ -52,11 +52,6 @@ export interface BuildRequest {
   /** content key of the patches applied to the source tree ("" for none) */
   patchesKey?: string;
   /**
-   * an explicit object directory, built from the source's own tree (bisection of a git
-   * range reuses one); default: the base's workspace (build/workspace.ts)
-   */
-  objDir?: string;
-  /**
    * build with the fixed identity REPRODUCIBLE_BUILD_ENV (in the build's own environment and
    * its key); ordinary builds leave it out and their keys are as they were
    */
@@ -189,31 +184,20 @@ async function buildLocked(req: BuildRequest, key: string, dir: string): Promise
     return ok({ ...prior, cached: true });
   }
   const started = Date.now();
-  const attempt = async (ws: Workspace | undefined, where: () => Promise<Where>): Promise<Result<KernelBuild, BuildFailure>> => {
+  const ws = await workspaceFor(req);
+  await mkdir(ws.dir, { recursive: true });
+  // The workspace's lock is taken inside the entry's: always in this order, so two builds never wait on each other crosswise.
+  return withLock(ws.dir, async () => {
     try {
-      return await buildFresh(req, key, dir, await where(), started);
+      const moved = await moveTo(ws, req.source.derived?.base ?? req.source, req.source);
+      return await buildFresh(req, key, dir, ws, moved, started);
     } catch (e) {
       // Our own writes (the moved tree, the log, the image copy, build.json) on a full disk:
       // a build-error saying so, not an internal error that takes the run down.
       if (!isDiskFull(e)) throw e;
       return err(await diskFullFailure(dir, ws, "the build", (e as Error).message, started));
     }
-  };
-  if (req.objDir) return attempt(undefined, async () => ({ srcDir: req.source.dir, objDir: req.objDir! }));
-  const ws = await workspaceFor(req);
-  await mkdir(ws.dir, { recursive: true });
-  // The workspace's lock is taken inside the entry's: always in this order, so two builds never wait on each other crosswise.
-  return withLock(ws.dir, () =>
-    attempt(ws, async () => ({ srcDir: ws.tree, objDir: ws.obj, ws, moved: await moveTo(ws, req.source.derived?.base ?? req.source, req.source) })),
-  );
-}
-
-/** Where a build runs: the tree make reads and the object directory it writes (with how the workspace got there). */
-interface Where {
-  srcDir: string;
-  objDir: string;
-  ws?: Workspace;
-  moved?: Moved;
+  });
 }
 
 /**
@@ -222,8 +206,8 @@ interface Where {
  * the next build there starts over, and without build.json the entry is never trusted
  * anyway). An object directory the caller named (bisection of a git range) is left alone.
  */
-async function diskFullFailure(dir: string, ws: Workspace | undefined, what: string, detail: string, started: number): Promise<BuildFailure> {
-  if (ws) await startOver(ws);
+async function diskFullFailure(dir: string, ws: Workspace, what: string, detail: string, started: number): Promise<BuildFailure> {
+  await startOver(ws);
   const log = join(dir, "build.log");
   return { message: `${what} failed: ${await diskFullReason(NEEDS.kernelBuild)}`, log, logTail: tail(detail.trimEnd(), 40), seconds: (Date.now() - started) / 1000 };
 }
@@ -232,8 +216,9 @@ async function diskFullFailure(dir: string, ws: Workspace | undefined, what: str
 const LINK_START = /^\s*(AR\s+vmlinux\.a|LD\s+vmlinux\.o)\s*$/;
 const COMPILED = /^\s*CC\s+\S+\.o\s*$/;
 
-async function buildFresh(req: BuildRequest, key: string, dir: string, where: Where, started: number): Promise<Result<KernelBuild, BuildFailure>> {
-  const { srcDir, objDir } = where;
+/** make in the workspace, moved to the build's sources: its tree is what make reads, its obj/ what it writes. */
+async function buildFresh(req: BuildRequest, key: string, dir: string, ws: Workspace, moved: Moved, started: number): Promise<Result<KernelBuild, BuildFailure>> {
+  const { tree: srcDir, obj: objDir } = ws;
   const meta = join(dir, "build.json");
   const log = join(dir, "build.log");
   const headers = join(dir, "headers");
@@ -274,13 +259,13 @@ async function buildFresh(req: BuildRequest, key: string, dir: string, where: Wh
     const r = await child;
     await logged;
     if (r.exitCode === 0) return undefined;
-    if (isDiskFull(buf) || (await nearlyFull(objDir))) return diskFullFailure(dir, where.ws, what, buf, started);
+    if (isDiskFull(buf) || (await nearlyFull(objDir))) return diskFullFailure(dir, ws, what, buf, started);
     return { message: `${what} failed (exit ${r.exitCode})`, srcDir, log, logTail: tail(buf.trimEnd(), 40), seconds: seconds() };
   };
   const t0 = performance.now();
 
   const readConfig = (): Promise<string | undefined> => readFile(join(objDir, ".config"), "utf8").catch(() => undefined);
-  const stands = where.ws && where.moved ? await configStands(where.ws, where.moved, await readConfig()) : false;
+  const stands = await configStands(ws, moved, await readConfig());
   if (stands) await appendFile(log, "\n(the workspace's .config stands: same fragments, no Kconfig file changed; not configured again)\n");
   else {
     const failed =
@@ -297,7 +282,7 @@ async function buildFresh(req: BuildRequest, key: string, dir: string, where: Wh
     await writeFile(log, `\n${message}\n`, { flag: "a" });
     return err({ message, log, logTail: "", seconds: seconds() });
   }
-  if (where.ws && !stands) await recordConfig(where.ws, finalConfig);
+  if (!stands) await recordConfig(ws, finalConfig);
 
   const jobs = String(req.jobs ?? defaultJobs());
   const t1 = performance.now();
@@ -310,7 +295,7 @@ async function buildFresh(req: BuildRequest, key: string, dir: string, where: Wh
   // Nothing to link (the image was up to date): all of make's time was the compile stage's check.
   const linked = linkAt ?? t2;
   const s1 = (a: number, b: number): number => Math.round((b - a) / 100) / 10;
-  const stages: BuildStages = { move: Math.round((where.moved?.seconds ?? 0) * 10) / 10, config: s1(t0, t1), compile: s1(t1, linked), link: s1(linked, t2), headers: s1(t2, t3) };
+  const stages: BuildStages = { move: Math.round(moved.seconds * 10) / 10, config: s1(t0, t1), compile: s1(t1, linked), link: s1(linked, t2), headers: s1(t2, t3) };
 
   const release = (await execa("make", ["-s", ...mk, "kernelrelease"], { cwd: srcDir, reject: false })).stdout.trim();
   // The entry keeps its own copy of the image and .config: the shared object directory is
@@ -335,7 +320,7 @@ async function buildFresh(req: BuildRequest, key: string, dir: string, where: Wh
     fragment_files: fragmentFiles,
     ...(headersSummary ? { headers_summary: headersSummary } : {}),
     stages,
-    ...(where.ws && where.moved ? { incremental: { workspace: where.ws.dir, fresh: where.moved.fresh, rewritten: where.moved.rewritten, compiled } } : {}),
+    incremental: { workspace: ws.dir, fresh: moved.fresh, rewritten: moved.rewritten, compiled },
   };
   await writeFileAtomic(meta, JSON.stringify(result, null, 2));
   return ok(result);

@@ -80,6 +80,10 @@ async function reset(ws: Workspace, base: SourceTree): Promise<void> {
   await execa("rm", ["-rf", ws.tree, ws.obj, join(ws.dir, CONFIG)]);
   await mkdir(ws.tree, { recursive: true });
   await execa("cp", ["-al", `${base.dir}/.`, ws.tree]);
+  // A git worktree's .git file would point Kbuild's setlocalversion at the worktree's HEAD,
+  // which is not what the copy holds once it moves: the release would say "+" or "-dirty"
+  // depending on where the workspace has been. Without it every build says its plain version.
+  await rm(join(ws.tree, ".git"), { recursive: true, force: true });
 }
 
 /** Forget what the workspace holds beyond its working copy (state, recorded .config, objects): the next build there starts over. */

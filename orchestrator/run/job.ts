@@ -39,8 +39,6 @@ export interface JobContext {
   /** shared so that two arches of one kernel unpack its source once */
   source: (spec: JobSpec) => Promise<Result<JobSource, SourceFailure>>;
   progress: (stage: string, detail?: string) => void;
-  /** one object directory reused across builds (bisection: each step is incremental) */
-  objDir?: string;
   /** build with a fixed KBUILD_BUILD_* identity, so equal sources give equal images (bisection; build/kernel.ts) */
   reproducible?: boolean;
 }
@@ -143,7 +141,6 @@ export async function prepareJob(spec: JobSpec, machine: MachineProfile, ctx: Jo
       // Once each: a fragment asked for twice (--fragment rootfs with a rootfs target) is the
       // same config, and must be the same build.
       fragments: [...new Set([...spec.kernel.fragments, ...spec.variant.fragments, ...(ctx.runtime?.fragments ?? [])])],
-      ...(ctx.objDir ? { objDir: ctx.objDir } : {}),
       ...(ctx.reproducible ? { reproducible: true } : {}),
     });
     if (!build.ok) {
