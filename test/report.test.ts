@@ -123,6 +123,24 @@ describe("the report of a real default-matrix run", () => {
     expect(count(t, /<rect class="sp-cur"/)).toBe(10);
   });
 
+  it("says the fixtures' runs have no stage timings, and charts each job's stages when results have them", () => {
+    expect(sectionOf(html, "timing")).toContain("No stage timings in these results");
+    const staged: JudgedRun = {
+      ...B,
+      kernels: B.kernels.map((k, i) =>
+        i === 0
+          ? { ...k, build: { ...k.build!, cached: false, incremental: { fresh: false, rewritten: 1, compiled: 4 } }, stages: { source: 0.4, patch: 1.2, config: 0, compile: 2.9, link: 3.2, reproducers: 2.7, initramfs: 0.1, boot: 1.7, suite: 24.5 } }
+          : k,
+      ),
+    };
+    const t = sectionOf(renderHtml(staged, { consoles: new Map(), files: new Set(), history: undefined }), "timing");
+    const job = B.kernels[0]!.job;
+    expect(count(t, /<svg class="chart c-stages"/)).toBe(1);
+    expect(t).toContain(`<title>${job}: compile 2.9 s</title>`);
+    expect(t).not.toContain(`<title>${job}: config 0 s</title>`); // a stage that took no time draws nothing
+    expect(t).toContain("4 C files from 1 changed");
+  });
+
   it("compares with the earlier run of the same matrix: counts per run and the cases that changed", () => {
     const t = sectionOf(html, "trend");
     expect(t).toContain("Run store <code>/cache/runs</code>: 1 run(s)");
