@@ -15,6 +15,7 @@
  *   # <diagnostic>
  *   # duration_ms: <ms>
  *   ok N name | not ok N name | ok N name # SKIP why | not ok N name # ERROR why
+ *   # cowlab-waits: <ms> ms in <n> waits     once, after the last result
  * Exit code: 0 no fail/error, 1 any fail, 2 any error (and no fail).
  *
  * Case selection (kunit's kunit.action=list and kunit.filter_glob):
@@ -50,9 +51,15 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open 434	/* the same number on every arch (Linux 5.3) */
+#endif
 
 enum ktap_status { KTAP_PASS = 0, KTAP_FAIL = 1, KTAP_SKIP = 2, KTAP_ERROR = 3 };
 
@@ -85,6 +92,44 @@ static inline long long ktap_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline long long ktap__now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Idle waits, measured.  Every place a program waits for a condition it cannot make
+ * happen itself (pages reaching swap, a reported case exiting, a migration to fork
+ * into) brackets the wait with ktap_wait_begin() / ktap_wait_end(); the runner prints
+ * the sum once, after the last result, as the diagnostic
+ * "# cowlab-waits: <ms> ms in <n> waits" (KTAP readers ignore diagnostics; the lab sums
+ * the line over a console, orchestrator/results/waits.ts).  Cases and their helpers are
+ * forked processes, so the sums live in a MAP_SHARED page the runner maps before its
+ * first fork, and are added atomically.
+ */
+struct ktap__wait_sum {
+	long long us;
+	long long n;
+};
+
+static struct ktap__wait_sum *ktap__waits;
+
+static inline long long ktap_wait_begin(void)
+{
+	return ktap__now_us();
+}
+
+static inline void ktap_wait_end(long long begun_us)
+{
+	if (!ktap__waits)
+		return;
+	__atomic_fetch_add(&ktap__waits->us, ktap__now_us() - begun_us, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&ktap__waits->n, 1, __ATOMIC_RELAXED);
 }
 
 /* write(2) a whole buffer (stdout is shared by runner, case and children). */
@@ -377,6 +422,11 @@ static inline int ktap__run_all(const struct ktap_case *cases, int n)
 	int fails = 0, errors = 0;
 	char hdr[64];
 
+	static struct ktap__wait_sum private_sum;	/* if the shared page cannot be had */
+	void *shared = mmap(NULL, sizeof(*ktap__waits), PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	ktap__waits = shared == MAP_FAILED ? &private_sum : shared;
 	setvbuf(stdout, NULL, _IONBF, 0);
 	setvbuf(stderr, NULL, _IONBF, 0);
 	signal(SIGPIPE, SIG_IGN);
@@ -390,7 +440,8 @@ static inline int ktap__run_all(const struct ktap_case *cases, int n)
 		unsigned timeout_s = c->timeout_s ? c->timeout_s : def_timeout;
 		long long t0 = ktap_now_ms(), deadline, left_budget;
 		struct ktap__msg m;
-		int have = 0, pfd[2], wstatus = 0, exited = 0, timed_out = 0;
+		int have = 0, eof = 0, pfd[2], pidfd, wstatus = 0, exited = 0, timed_out = 0;
+		long long waiting = 0;
 		size_t got = 0;
 		pid_t pid;
 
@@ -440,47 +491,55 @@ static inline int ktap__run_all(const struct ktap_case *cases, int n)
 		setpgid(pid, pid);
 		close(pfd[1]);
 
+		/*
+		 * Wait for the result, the case's exit (its pidfd turns readable; a kernel
+		 * without pidfd_open() is polled every 5 ms) or the deadline, whichever comes
+		 * first.  Once the case has reported, the time until it exits is an idle wait.
+		 */
+		pidfd = (int)syscall(__NR_pidfd_open, pid, 0);
 		for (;;) {
 			long long now = ktap_now_ms();
-			struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+			struct pollfd p[2] = {
+				{ .fd = have || eof ? -1 : pfd[0], .events = POLLIN },
+				{ .fd = pidfd, .events = POLLIN },
+			};
 			int to, r;
 
-			if (!exited) {
-				r = waitpid(pid, &wstatus, WNOHANG);
-				if (r == pid)
-					exited = 1;
-			}
-			if (!have) {
-				to = exited ? 0 : 20;
-				r = poll(&p, 1, to);
-				if (r > 0) {
-					ssize_t rd = read(pfd[0], (char *)&m + got,
-							  sizeof(m) - got);
-					if (rd > 0) {
-						got += (size_t)rd;
-						if (got == sizeof(m))
-							have = 1;
-					} else if (rd == 0 && exited) {
-						break;
-					}
-				}
-			}
-			if (have && exited)
+			if (!exited && waitpid(pid, &wstatus, WNOHANG) == pid)
+				exited = 1;
+			if (exited && (have || eof))
 				break;
-			if (exited && !have) {
+			if (exited) {
 				/* drain whatever is left, then give up */
-				r = poll(&p, 1, 0);
+				r = poll(p, 1, 0);
 				if (r <= 0)
 					break;
-				continue;
-			}
-			if (now >= deadline) {
+			} else if (now >= deadline) {
 				timed_out = 1;
 				break;
+			} else {
+				to = (int)(deadline - now);
+				if (pidfd < 0 && to > 5)
+					to = 5;
+				if (have && !waiting)
+					waiting = ktap_wait_begin();
+				r = poll(p, 2, to);
+				if (r <= 0 || !(p[0].revents & (POLLIN | POLLHUP)))
+					continue;
 			}
-			if (have && !exited)
-				usleep(5000);
+			ssize_t rd = read(pfd[0], (char *)&m + got, sizeof(m) - got);
+
+			if (rd > 0) {
+				got += (size_t)rd;
+				have = got == sizeof(m);
+			} else if (rd == 0) {
+				eof = 1;	/* every writer is gone: only the exit is left to see */
+			}
 		}
+		if (waiting)
+			ktap_wait_end(waiting);
+		if (pidfd >= 0)
+			close(pidfd);
 		/* kill anything left in the case's process group, reap it */
 		kill(-pid, SIGKILL);
 		if (!exited) {
@@ -522,6 +581,9 @@ static inline int ktap__run_all(const struct ktap_case *cases, int n)
 			errors++;
 		ktap__print_result(i + 1, c->name, m.status, m.reason, ms);
 	}
+	ktap_diag("cowlab-waits: %lld ms in %lld waits",
+		  (__atomic_load_n(&ktap__waits->us, __ATOMIC_RELAXED) + 500) / 1000,
+		  __atomic_load_n(&ktap__waits->n, __ATOMIC_RELAXED));
 	return fails ? 1 : (errors ? 2 : 0);
 }
 
