@@ -892,23 +892,6 @@ static inline int ex__is_thp(const void *addr)
 	return !!(flags & (1ULL << KPF_THP));
 }
 
-/* Pages of [addr, addr+size) with the pagemap swap bit (as mm_count_swapped). */
-static inline size_t ex__count_swapped(const void *addr, size_t size)
-{
-	size_t ps = mm_pagesize(), n = size / ps, sw = 0;
-	uint64_t ent[512];
-
-	for (size_t i = 0; i < n; i += 512) {
-		size_t k = n - i < 512 ? n - i : 512;
-
-		if (ex__pagemap_range((const char *)addr + i * ps, ent, k))
-			return sw;
-		for (size_t j = 0; j < k; j++)
-			sw += !!(ent[j] & PM_SWAP);
-	}
-	return sw;
-}
-
 /* PAGEMAP_SCAN (Linux 6.7+), declared here so any UAPI headers do. */
 struct ex__pm_scan_arg {
 	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
@@ -1081,22 +1064,21 @@ static inline int ex__one_folio(const char *mem, size_t size)
 
 static inline int ex__pageout(struct ex_ctx *x, char *why, size_t len)
 {
-	size_t n = x->size / mm_pagesize(), sw = 0;
+	size_t n = x->size / mm_pagesize(), sw;
+	long got;
 
 	if (ex__swap_kb() <= 0) {
 		snprintf(why, len, "no swap configured (SwapTotal=%ld kB)", ex__swap_kb());
 		return 1;
 	}
-	for (int tries = 0; tries < 5; tries++) {
-		if (madvise(x->mem, x->size, MADV_PAGEOUT)) {
-			snprintf(why, len, "MADV_PAGEOUT: %s", strerror(errno));
-			return 1;
-		}
-		sw = ex__count_swapped(x->mem, x->size);
-		if (sw == n)
-			return 0;
-		usleep(10000);	/* rare: a page still in another CPU's LRU batch */
+	got = mm_pageout(x->mem, x->size);	/* retried on every CPU: see mm.h */
+	if (got < 0) {
+		snprintf(why, len, "MADV_PAGEOUT: %s", strerror((int)-got));
+		return 1;
 	}
+	sw = (size_t)got;
+	if (sw == n)
+		return 0;
 	snprintf(why, len, "not swapped out by MADV_PAGEOUT (%zu/%zu pages swapped, SwapFree=%ld kB)",
 		 sw, n, mm_meminfo("SwapFree"));
 	return 1;

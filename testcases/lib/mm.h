@@ -18,6 +18,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
@@ -173,14 +174,25 @@ static inline uint64_t mm_pfn(const void *addr)
 	return ent & PM_PFN_MASK;
 }
 
-/* Number of pages in [addr, addr+size) with the swap bit set. */
+/*
+ * Number of pages in [addr, addr+size) with the swap bit set: one pread() per 512
+ * entries, as a THP's 512 single reads were a visible part of every swap-out check.
+ */
 static inline size_t mm_count_swapped(const void *addr, size_t size)
 {
-	size_t n = 0, ps = mm_pagesize();
+	size_t n = 0, ps = mm_pagesize(), pages = size / ps;
+	int fd = mm_pagemap_fd();
+	uint64_t ent[512];
 
-	for (size_t off = 0; off < size; off += ps)
-		if (mm_is_swapped((const char *)addr + off))
-			n++;
+	for (size_t i = 0; i < pages && fd >= 0; i += 512) {
+		size_t k = pages - i < 512 ? pages - i : 512;
+		off_t off = (off_t)((uintptr_t)addr / ps + i) * 8;
+
+		if (pread(fd, ent, k * 8, off) != (ssize_t)(k * 8))
+			break;
+		for (size_t j = 0; j < k; j++)
+			n += !!(ent[j] & PM_SWAP);
+	}
 	return n;
 }
 
@@ -339,34 +351,86 @@ static inline long mm_swap_total_kb(void)
 	return mm_meminfo("SwapTotal");
 }
 
+/* Swap-out gives up after this many rounds over the CPUs and this long, whichever is later. */
+#define MM_PAGEOUT_ROUNDS 5
+#define MM_PAGEOUT_BOUND_MS 100
+
 /*
- * MADV_PAGEOUT [addr, addr+size) and verify every page has the pagemap swap
- * bit.  Retries a few times (freshly faulted pages may still sit in a
- * per-CPU LRU batch).  Returns 0 ok; -1 after reporting SKIP/ERROR.
+ * MADV_PAGEOUT [addr, addr+size) until every page has the pagemap swap bit; returns how
+ * many have it, or -errno of a failing madvise().  A page that misses it after the first
+ * call is a freshly faulted one still in another CPU's LRU add batch, off the LRU, where
+ * MADV_PAGEOUT cannot isolate it: the call drains only the batch of the CPU it runs on
+ * (lru_add_drain()), and nothing drains the others soon.  So rather than sleeping and
+ * hoping the task moves (as this did, 10 ms a try), the call is repeated on each CPU in
+ * turn (sched_setaffinity(); every CPU the kernel knows, not only those of the caller's
+ * mask, which may have been another when the pages were faulted), which drains every
+ * batch, and stops as soon as every page is swapped.  A page that still misses the bit
+ * after MM_PAGEOUT_ROUNDS rounds and MM_PAGEOUT_BOUND_MS is held by something else: the
+ * caller SKIPs.  The rounds are an idle wait (ktap.h).
  */
+static inline long mm_pageout(void *addr, size_t size)
+{
+	size_t npages = size / mm_pagesize(), sw;
+	long long begun, t0;
+	cpu_set_t mask, one;
+	long cpus = sysconf(_SC_NPROCESSORS_CONF);
+	int own_mask, rc = 0;
+
+	if (madvise(addr, size, MADV_PAGEOUT))
+		return -errno;
+	sw = mm_count_swapped(addr, size);
+	if (sw == npages)
+		return (long)sw;
+	begun = ktap_wait_begin();
+	t0 = ktap_now_ms();
+	own_mask = sched_getaffinity(0, sizeof(mask), &mask) == 0;
+	for (int round = 0; sw < npages && !rc &&
+	     (round < MM_PAGEOUT_ROUNDS || ktap_now_ms() - t0 < MM_PAGEOUT_BOUND_MS); round++) {
+		for (int cpu = 0; cpu < CPU_SETSIZE && (cpu < cpus || !cpu) && sw < npages; cpu++) {
+			if (own_mask) {
+				CPU_ZERO(&one);
+				CPU_SET(cpu, &one);
+				if (sched_setaffinity(0, sizeof(one), &one))
+					continue;	/* offline, or outside our cpuset */
+			} else if (cpu) {
+				break;	/* no mask to put back: retry where we are */
+			}
+			if (madvise(addr, size, MADV_PAGEOUT)) {
+				rc = -errno;
+				break;
+			}
+			sw = mm_count_swapped(addr, size);
+		}
+		sched_yield();
+	}
+	if (own_mask)
+		sched_setaffinity(0, sizeof(mask), &mask);
+	ktap_wait_end(begun);
+	return rc ? rc : (long)sw;
+}
+
+/* mm_pageout(), requiring every page swapped.  Returns 0 ok; -1 after reporting SKIP/ERROR. */
 static inline int mm_pageout_or_report(void *addr, size_t size)
 {
-	size_t npages = size / mm_pagesize(), sw = 0;
+	size_t npages = size / mm_pagesize();
+	long sw;
 
 	if (mm_swap_total_kb() == 0) {
 		ktap_skip("no swap configured (SwapTotal=0 kB)");
 		return -1;
 	}
-	for (int tries = 0; tries < 5; tries++) {
-		if (madvise(addr, size, MADV_PAGEOUT)) {
-			if (errno == EINVAL && tries == 0) {
-				ktap_skip("MADV_PAGEOUT not supported: %s", strerror(errno));
-				return -1;
-			}
-			ktap_error("MADV_PAGEOUT failed: %s", strerror(errno));
-			return -1;
-		}
-		sw = mm_count_swapped(addr, size);
-		if (sw == npages)
-			return 0;
-		usleep(10000);
+	sw = mm_pageout(addr, size);
+	if (sw == -EINVAL) {
+		ktap_skip("MADV_PAGEOUT not supported: %s", strerror(EINVAL));
+		return -1;
 	}
-	ktap_skip("page not swapped out by MADV_PAGEOUT (%zu/%zu pages have pagemap swap bit; SwapTotal=%ld kB, SwapFree=%ld kB)",
+	if (sw < 0) {
+		ktap_error("MADV_PAGEOUT failed: %s", strerror((int)-sw));
+		return -1;
+	}
+	if ((size_t)sw == npages)
+		return 0;
+	ktap_skip("page not swapped out by MADV_PAGEOUT (%ld/%zu pages have pagemap swap bit; SwapTotal=%ld kB, SwapFree=%ld kB)",
 		  sw, npages, mm_swap_total_kb(), mm_meminfo("SwapFree"));
 	return -1;
 }
