@@ -18,9 +18,10 @@
  *                          coherent; data intact either way.
  *  fork-while-migrating-<mt>  a thread migrates the range back and forth while
  *                          the main thread repeatedly fork()s, writes and
- *                          checks (~2 s): the child must see the data as of
- *                          fork, never the parent's later writes, and vice
- *                          versa.
+ *                          checks (until FORK_WINDOW_FORKS_* forks began while
+ *                          the range was migrating): the child must see the
+ *                          data as of fork, never the parent's later writes,
+ *                          and vice versa.
  * Memory types: base (several base pages for the fork loop), thp.
  * Each case is a function over (region, pin mechanism): regions from mm.h's
  * runners, the io_uring pin from pin.h's registry (raw syscalls, no liburing).
@@ -42,8 +43,6 @@
 #define SEED 11
 #define SEED_B 123
 #define NEWBYTE 0xff
-#define FORK_LOOP_MS 2000
-#define FORK_LOOP_MAX 400
 #define FORK_BASE_PAGES 16
 #define STATUS_UNSET (-9999)	/* status[] value the kernel did not overwrite */
 
@@ -348,13 +347,58 @@ static long check_stamp(const char *mem, size_t size, uint64_t v, uint64_t *got)
 	return -1;
 }
 
+/*
+ * The fork loop counts work, not time.  What it provokes: fork() copying the parent's
+ * page table while the range's entries are migration entries, which must become readable
+ * (not exclusive) in both processes (copy_nonpresent_pte(), copy_huge_pmd()); copied as
+ * they are, both processes map the new page writable once the migration ends, and the
+ * parent's post-fork write reaches the child.  So every other fork waits for that window,
+ * until a page of the range shows a migration entry in pagemap (migrate_pages_batch()
+ * unmaps the whole batch, then moves it page by page).  The forks in between go at once,
+ * at whatever phase the migrator is in, as all forks did before.  The loop stops after
+ * FORK_WINDOW_FORKS_* forks that began in the window.
+ *
+ * Measured with a 6.12 kernel patched to copy migration entries as they are (TCG, 2
+ * CPUs): the first fork in the window failed the case in every THP run (12, both arches)
+ * and in 14 of 18 base runs; one arm64 base run passed 8 forks in the window, hence the
+ * larger count for base, whose forks are cheap.  Forks at random phases, as the loop made
+ * for 2 s before, failed it after 2-41 forks (base, 10 runs) and 2-6 (THP) on x86_64, but
+ * after 10-214 (base, 5 runs; a 6th passed 330 forks) and 3-23 (THP; one passed 17) on
+ * arm64: the old loop could pass a broken arm64 kernel.  FORK_LOOP_MAX,
+ * FORK_LOOP_BOUND_MS and FORK_WINDOW_MS only bound a guest whose migrator starves.
+ */
+#define FORK_WINDOW_FORKS_BASE 32
+#define FORK_WINDOW_FORKS_THP 8
+#define FORK_LOOP_MAX 400
+#define FORK_LOOP_BOUND_MS 10000
+#define FORK_WINDOW_MS 250
+
+/* Is a page of [mem, mem+size) a migration entry now?  (pagemap's swap bit: the range never swaps) */
+static int migrating(const char *mem, size_t size)
+{
+	size_t ps = mm_pagesize(), pages = size / ps;
+	uint64_t ent[512];
+
+	for (size_t i = 0; i < pages; i += 512) {
+		size_t k = pages - i < 512 ? pages - i : 512;
+
+		if (pread(mm_pagemap_fd(), ent, k * 8, (off_t)((uintptr_t)mem / ps + i) * 8) != (ssize_t)(k * 8))
+			return 0;
+		for (size_t j = 0; j < k; j++)
+			if (ent[j] & PM_SWAP)
+				return 1;
+	}
+	return 0;
+}
+
 static void test_fork_loop(struct mm_region *r, const struct pin_mech *pin, int arg)
 {
 	struct migrator m = { .mem = r->mem, .size = r->size };
 	char *msg = mm_shared_msg();
-	long long t0 = ktap_now_ms();
+	long long t0 = ktap_now_ms(), window_ms = 0;
 	pthread_t th;
-	int iters = 0, err = 0;
+	int iters = 0, in_window = 0, copied = 0, err = 0;
+	int target = r->type == MT_THP ? FORK_WINDOW_FORKS_THP : FORK_WINDOW_FORKS_BASE;
 	char why[KTAP_REASON_MAX] = "";
 
 	(void)pin;
@@ -367,9 +411,12 @@ static void test_fork_loop(struct mm_region *r, const struct pin_mech *pin, int 
 		ktap_error("pthread_create failed");
 		return;
 	}
-	while (ktap_now_ms() - t0 < FORK_LOOP_MS && iters < FORK_LOOP_MAX) {
+	while (in_window < target && iters < FORK_LOOP_MAX &&
+	       ktap_now_ms() - t0 < FORK_LOOP_BOUND_MS) {
 		uint64_t gen = ((uint64_t)iters << 8) | 1, got = 0;
 		struct mm_comm comm;
+		long long w0, waited;
+		int window;
 		pid_t pid;
 		long off;
 		int st;
@@ -380,7 +427,22 @@ static void test_fork_loop(struct mm_region *r, const struct pin_mech *pin, int 
 			err = 2;
 			break;
 		}
+		/* yield, not spin: the migrator waits for work queued on every CPU */
+		w0 = ktap_now_ms();
+		waited = ktap_wait_begin();
+		while (!(window = migrating(r->mem, r->size)) && iters % 2 == 0 &&
+		       ktap_now_ms() - w0 < FORK_WINDOW_MS)
+			sched_yield();
+		if (iters % 2 == 0) {
+			ktap_wait_end(waited);	/* the loop's only idle time; its forks are work */
+			window_ms += ktap_now_ms() - w0;
+		}
 		pid = fork();
+		if (pid > 0 && window) {
+			in_window++;
+			/* still there: fork() copied it, not the page after the migration */
+			copied += migrating(r->mem, r->size);
+		}
 		if (pid < 0) {
 			snprintf(why, sizeof(why), "fork() failed: %s", strerror(errno));
 			err = 2;
@@ -443,8 +505,13 @@ static void test_fork_loop(struct mm_region *r, const struct pin_mech *pin, int 
 	}
 	m.stop = 1;
 	pthread_join(th, NULL);
-	ktap_diag("%d fork iterations in %lld ms, %ld successful and %ld failed migrations of the range",
-		  iters, ktap_now_ms() - t0, m.moves_ok, m.moves_failed);
+	ktap_diag("%d fork iterations in %lld ms (%lld ms waiting for the window), %ld successful and %ld failed migrations of the range",
+		  iters, ktap_now_ms() - t0, window_ms, m.moves_ok, m.moves_failed);
+	ktap_diag("%d forks began while the range was migrating, %d still saw a migration entry when fork() returned",
+		  in_window, copied);
+	if (!err && in_window < target)
+		ktap_diag("the loop hit a safety bound (%d forks, %d ms) before %d forks in the window",
+			  FORK_LOOP_MAX, FORK_LOOP_BOUND_MS, target);
 	if (err == 1) {
 		ktap_fail("%s", why);
 		return;
