@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from "node:fs/p
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { execa } from "execa";
-import { configStands, moveTo, recordConfig, workspaceAt, type Workspace } from "../orchestrator/build/workspace.ts";
+import { configStands, makeRunning, moveTo, recordConfig, workspaceAt, type Workspace } from "../orchestrator/build/workspace.ts";
 import type { SourceTree } from "../orchestrator/sources/types.ts";
 
 let root: string;
@@ -112,5 +112,25 @@ describe("build workspace", () => {
     expect(await configStands(ws, code, undefined)).toBe(false);
     const kconfig = await moveTo(ws, base, await derived("s2", { "mm/Kconfig": "config X\n" }));
     expect(await configStands(ws, kconfig, "CONFIG_MMU=y\n")).toBe(false);
+  });
+
+  it("after a make that never ended, what it wrote is deleted before the next build; a make that ended leaves obj/ alone", async () => {
+    await moveTo(ws, base, base);
+    await mkdir(ws.obj, { recursive: true });
+    await writeFile(join(ws.obj, "old.o"), "from an earlier build\n");
+    await utimes(join(ws.obj, "old.o"), 1_000_000, 1_000_000);
+    await makeRunning(ws, async () => writeFile(join(ws.obj, "done.o"), "whole\n"));
+    // killed: the marker stays, and the object it was writing is cut short
+    await expect(
+      makeRunning(ws, async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        await writeFile(join(ws.obj, "cut.o"), "half");
+        throw new Error("SIGKILL");
+      }),
+    ).rejects.toThrow("SIGKILL");
+    await moveTo(ws, base, base);
+    expect(await read(ws.obj, "cut.o")).toBeNull();
+    expect(await read(ws.obj, "old.o")).toBe("from an earlier build\n");
+    expect(await read(ws.obj, "done.o")).toBe("whole\n");
   });
 });

@@ -12,7 +12,7 @@ import { ok, err, type Result } from "../util/result.ts";
 import { withLock } from "../util/lock.ts";
 import { parseConfig, mergeFragments, droppedOptions, formatDropped } from "./kconfig.ts";
 import { compilerVersion, kernelCompiler, makeArgs } from "./toolchain.ts";
-import { configStands, moveTo, recordConfig, startOver, workspaceAt, type Moved, type Workspace } from "./workspace.ts";
+import { configStands, makeRunning, moveTo, recordConfig, startOver, workspaceAt, type Moved, type Workspace } from "./workspace.ts";
 
 /** Bumped when the build recipe below changes in a way that should invalidate old builds. */
 const RECIPE = "1";
@@ -204,7 +204,7 @@ async function buildLocked(req: BuildRequest, key: string, dir: string): Promise
  * A build that ran out of space: the reason names the cache and what a build needs, and the
  * workspace's object directory is removed with its state (it would only keep the disk full;
  * the next build there starts over, and without build.json the entry is never trusted
- * anyway). An object directory the caller named (bisection of a git range) is left alone.
+ * anyway).
  */
 async function diskFullFailure(dir: string, ws: Workspace, what: string, detail: string, started: number): Promise<BuildFailure> {
   await startOver(ws);
@@ -286,7 +286,7 @@ async function buildFresh(req: BuildRequest, key: string, dir: string, ws: Works
 
   const jobs = String(req.jobs ?? defaultJobs());
   const t1 = performance.now();
-  const made = await step("make", "make", [...mk, ...ccache, `-j${jobs}`, req.machine.make_target]);
+  const made = await makeRunning(ws, () => step("make", "make", [...mk, ...ccache, `-j${jobs}`, req.machine.make_target]));
   if (made) return err(made);
   const t2 = performance.now();
   const installed = await step("make headers_install", "make", [...mk, `INSTALL_HDR_PATH=${headers}`, "headers_install"]);

@@ -9,7 +9,7 @@
 // of an O= build name the absolute path of the tree they were built from, so a copy at another
 // path rebuilds everything (the compiler command changed), and a patched file whose mtime is
 // older than the copied objects would not be rebuilt at all.
-import { copyFile, mkdir, readFile, rm, unlink } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { execa } from "execa";
 import type { SourceTree } from "../sources/types.ts";
@@ -77,7 +77,7 @@ async function same(a: string, b: string): Promise<boolean> {
  * link keeps the base's old mtime), so make would keep them.
  */
 async function reset(ws: Workspace, base: SourceTree): Promise<void> {
-  await execa("rm", ["-rf", ws.tree, ws.obj, join(ws.dir, CONFIG)]);
+  await execa("rm", ["-rf", ws.tree, ws.obj, join(ws.dir, CONFIG), join(ws.dir, BUILDING)]);
   await mkdir(ws.tree, { recursive: true });
   await execa("cp", ["-al", `${base.dir}/.`, ws.tree]);
   // A git worktree's .git file would point Kbuild's setlocalversion at the worktree's HEAD,
@@ -86,9 +86,34 @@ async function reset(ws: Workspace, base: SourceTree): Promise<void> {
   await rm(join(ws.tree, ".git"), { recursive: true, force: true });
 }
 
+/** Marks a make running in the workspace; left behind, make was killed (see makeRunning). */
+const BUILDING = "building";
+
+/**
+ * Run make in the workspace under a marker. A make killed outright (SIGKILL, a lost machine)
+ * can leave an object cut short with a fresh mtime, which the next make would take as up to
+ * date; so the next build there first deletes everything in obj/ newer than the marker (what
+ * that make wrote), and make writes it again. A make that ends, even failing, leaves obj/
+ * consistent (Kbuild's .DELETE_ON_ERROR) and removes the marker.
+ */
+export async function makeRunning<T>(ws: Workspace, make: () => Promise<T>): Promise<T> {
+  await writeFile(join(ws.dir, BUILDING), `${process.pid}\n`);
+  const r = await make();
+  await rm(join(ws.dir, BUILDING), { force: true });
+  return r;
+}
+
+/** After a make that never ended: what it wrote goes (the files in obj/ newer than its marker). */
+async function dropInterrupted(ws: Workspace): Promise<void> {
+  const marker = join(ws.dir, BUILDING);
+  if (!(await exists(marker))) return;
+  if (await exists(ws.obj)) await execa("find", [ws.obj, "-newer", marker, "-type", "f", "-delete"]);
+  await rm(marker, { force: true });
+}
+
 /** Forget what the workspace holds beyond its working copy (state, recorded .config, objects): the next build there starts over. */
 export async function startOver(ws: Workspace): Promise<void> {
-  await execa("rm", ["-rf", join(ws.dir, STATE), join(ws.dir, CONFIG), ws.obj]);
+  await execa("rm", ["-rf", join(ws.dir, STATE), join(ws.dir, CONFIG), join(ws.dir, BUILDING), ws.obj]);
 }
 
 /**
@@ -103,6 +128,7 @@ export async function moveTo(ws: Workspace, base: SourceTree, source: SourceTree
   const state = await readJson<State>(join(ws.dir, STATE));
   const fresh = !state || state.base !== base.key || !(await exists(join(ws.tree, "Makefile")));
   if (fresh) await reset(ws, base);
+  else await dropInterrupted(ws);
   await rm(join(ws.dir, STATE), { force: true });
   const candidates = [...new Set([...(fresh ? [] : state.dirty), ...(source.derived?.changed ?? [])])].sort();
   const rewritten: string[] = [];
