@@ -251,7 +251,7 @@ function retryPlan(spec: JobSpec, results: CaseResult[]): Omit<GuestPlan, "n"> |
   return { purpose: "retry", testcases, cases, ...(explore ? { explore } : {}) };
 }
 
-/** What results.json says of a workspace build's reach (a cached build: what its own build did). */
+/** What results.json says of a build's reach: was it full, how many files it rewrote and compiled (only for a build made in this job). */
 function incrementalOf(b: KernelBuild): { incremental?: { fresh: boolean; rewritten: number; compiled: number } } {
   return b.incremental ? { incremental: { fresh: b.incremental.fresh, rewritten: b.incremental.rewritten.length, compiled: b.incremental.compiled } } : {};
 }
