@@ -121,17 +121,23 @@ async function fragmentTexts(names: string[]): Promise<string[]> {
   return Promise.all(names.map((n) => readFile(repoPath("kernels", "fragments", `${n}.config`), "utf8")));
 }
 
-export async function buildKey(req: BuildRequest): Promise<string> {
-  const names = [...req.fragments, req.machine.fragment];
-  return contentKey({
+/** What decides a build's configuration and code generation, beside its sources: part of both keys below. */
+async function configParts(req: BuildRequest): Promise<{ recipe: string; fragments: string[]; arch: string; toolchain: string }> {
+  return {
     recipe: RECIPE,
+    fragments: (await fragmentTexts([...req.fragments, req.machine.fragment])).map(sha256),
+    arch: req.machine.arch,
+    toolchain: await compilerVersion(kernelCompiler(req.machine)),
+  };
+}
+
+export async function buildKey(req: BuildRequest): Promise<string> {
+  return contentKey({
+    ...(await configParts(req)),
     // The mark goes on the source part, not a part of its own: a part of its own would change
     // the key of every bisection step built before (see reproducibleMark).
     source: req.reproducible ? `${req.source.key}+${reproducibleMark()}` : req.source.key,
     patches: req.patchesKey ?? "",
-    fragments: (await fragmentTexts(names)).map(sha256),
-    arch: req.machine.arch,
-    toolchain: await compilerVersion(kernelCompiler(req.machine)),
   });
 }
 
@@ -143,14 +149,7 @@ export async function buildKey(req: BuildRequest): Promise<string> {
  */
 export async function workspaceFor(req: BuildRequest): Promise<Workspace> {
   const base = req.source.derived?.base ?? req.source;
-  const names = [...req.fragments, req.machine.fragment];
-  const key = contentKey({
-    recipe: RECIPE,
-    base: base.key,
-    fragments: (await fragmentTexts(names)).map(sha256),
-    arch: req.machine.arch,
-    toolchain: await compilerVersion(kernelCompiler(req.machine)),
-  });
+  const key = contentKey({ ...(await configParts(req)), base: base.key });
   return workspaceAt(cachePath("work", `${req.machine.arch}-${base.version}-${key}`));
 }
 
