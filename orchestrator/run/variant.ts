@@ -11,7 +11,7 @@ export interface SourceFailure {
   detail?: string;
 }
 
-/** A job's tree, with the seconds its series took to apply (0: no series, or an applied tree from the cache). */
+/** A job's tree, with the seconds its series took to apply (absent without a series; near 0 for an applied tree from the cache). */
 export type JobSource = SourceTree & { patchSeconds?: number };
 
 export async function variantSource(spec: JobSpec): Promise<Result<JobSource, SourceFailure>> {

@@ -48,9 +48,10 @@ export const qemuInitramfs: GuestRuntime = {
   needsKernel: true,
   setup: DEFAULT_SETUP,
   async run(job: RuntimeJob, work: GuestWork, dir: string): Promise<GuestRun> {
+    const { accel, why } = await chooseAccel(job.accel, job.machine);
+    // The initramfs stage is the packing and the copy into the run folder, not the accelerator probe.
     const packing = performance.now();
     const initramfs = await buildInitramfs(work.busybox, work.reproducers, work.testcases, { ...(work.cases ? { cases: work.cases } : {}), ...(work.explore ? { explore: work.explore } : {}) });
-    const { accel, why } = await chooseAccel(job.accel, job.machine);
     if (!initramfs.ok) {
       const failure = initramfs.error.message;
       return { record: { events: [], tail: [failure], ending: "spawn-failed", exitCode: undefined, failure }, facts: { runtime: "qemu-initramfs", accel, bootSeconds: undefined, seconds: 0, exitCode: undefined, log: "", cmdline: "", rerun: "" } };
